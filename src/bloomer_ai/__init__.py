@@ -1,0 +1,3 @@
+"""Bloomer AI backend."""
+
+__version__ = "0.1.0"

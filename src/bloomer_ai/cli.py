@@ -1,0 +1,233 @@
+"""bloomer-ai: serve | worker | db | shops | users | keys | openapi.
+
+Every command reads the same settings as the server, so with no DATABASE_URL it acts on
+the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
+Bad input and unusable configuration end in one clear line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from bloomer_ai.config import ConfigurationError, Settings, load_settings
+from bloomer_ai.db.embedded import EmbeddedDatabaseError
+from bloomer_ai.db.engine import (
+    DatabaseTarget,
+    DatabaseUnavailable,
+    check_connection,
+    create_engine,
+    resolve_database,
+)
+from bloomer_ai.db.session import make_session_factory, unit_of_work
+from bloomer_ai.errors import AppError
+from bloomer_ai.logging import configure_logging
+
+app = typer.Typer(
+    help="Bloomer AI backend: the service, its worker and operator commands.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+shops_app = typer.Typer(help="Shops.", no_args_is_help=True)
+users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(shops_app, name="shops")
+app.add_typer(users_app, name="users")
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        fail(str(exc), 2)
+    json_logs = settings.server.log_format == "json" or (
+        settings.server.log_format == "auto" and settings.is_production
+    )
+    configure_logging(level=settings.server.log_level, json_output=json_logs)
+    return settings
+
+
+def _database(settings: Settings) -> DatabaseTarget:
+    try:
+        target = resolve_database(settings.db)
+        check_connection(target)
+    except (EmbeddedDatabaseError, DatabaseUnavailable, ValueError) as exc:
+        fail(str(exc))
+    return target
+
+
+def _run_in_session(
+    settings: Settings, target: DatabaseTarget, action: Callable[[Any], Awaitable[T]]
+) -> T:
+    async def run() -> T:
+        engine = create_engine(target, settings.db)
+        try:
+            async with unit_of_work(make_session_factory(engine), unscoped=True) as session:
+                return await action(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except AppError as exc:
+        fail(exc.detail_message)
+
+
+def _print(payload: dict[str, Any], as_json: bool, human: str) -> None:
+    typer.echo(json.dumps(payload, default=str) if as_json else human)
+
+
+def _parse_uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail(f"{what} {value!r} is not a valid id")
+
+
+# --- serve / worker -----------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Seed a demo shop (once) and print credentials.")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT).")] = None,
+) -> None:
+    """Run the API server (and, on the embedded database, an in-process job worker)."""
+    import uvicorn
+
+    from bloomer_ai.db.migrate import upgrade
+    from bloomer_ai.main import create_app
+
+    settings = _settings()
+    target = _database(settings)
+    if target.embedded:
+        upgrade(target.url)
+    if demo:
+        from bloomer_ai.shops.demo import describe_demo, seed_demo
+
+        credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
+        typer.echo(
+            describe_demo(credentials, host or settings.server.host, port or settings.server.port)
+        )
+    application = create_app(settings, database=target)
+    # uvicorn re-raises SIGTERM after a graceful shutdown; make that an ordinary exit so the
+    # embedded PostgreSQL is stopped by its exit hook.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(
+        application,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=settings.webhooks.trust_forwarded_headers,
+    )
+
+
+# --- db -----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply pending migrations."""
+    from bloomer_ai.db.migrate import upgrade
+
+    settings = _settings()
+    target = _database(settings)
+    upgrade(target.url, revision)
+    typer.echo(f"database at {revision} ({target.description})")
+
+
+# --- shops / users --------------------------------------------------------------------------
+
+
+@shops_app.command("create")
+def shops_create(
+    name: Annotated[str, typer.Option(help="Shop name.")],
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2 country.")] = "NL",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Europe/Amsterdam",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a shop."""
+    from bloomer_ai.shops.service import create_shop
+
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        shop = await create_shop(session, name=name, country=country, timezone=timezone)
+        return {
+            "id": str(shop.id),
+            "name": shop.name,
+            "country": shop.country,
+            "timezone": shop.timezone,
+        }
+
+    shop = _run_in_session(settings, target, action)
+    _print(shop, as_json, f"created shop {shop['id']} ({shop['name']})")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="E-mail address (unique).")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    shop: Annotated[str | None, typer.Option(help="Make the user a member of this shop.")] = None,
+    role: Annotated[str, typer.Option(help="owner | admin | staff")] = "staff",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a user, optionally as a member of a shop."""
+    from bloomer_ai.shops.service import add_member
+    from bloomer_ai.users.service import create_user
+
+    shop_id = _parse_uuid(shop, "shop") if shop else None
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        user = await create_user(session, email=email, name=name)
+        payload: dict[str, Any] = {"id": str(user.id), "email": user.email, "name": user.name}
+        if shop_id is not None:
+            await add_member(session, shop_id=shop_id, user_id=user.id, role=role)
+            payload.update(shopId=str(shop_id), role=role)
+        return payload
+
+    user = _run_in_session(settings, target, action)
+    _print(user, as_json, f"created user {user['id']} ({user['email']})")
+
+
+# --- openapi --------------------------------------------------------------------------------
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (no database needed)."""
+    from bloomer_ai.main import create_app
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        fail(str(exc), 2)
+    document = create_app(settings).openapi()
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,273 @@
+"""Settings: the only module that reads the environment.
+
+Variables are flat (``DATABASE_URL``, ``LILLI_API_KEY`` …) as DESIGN.md names them; in code
+they are grouped in sections (``settings.db``, ``settings.ai`` …). ``get_settings()`` reads
+them once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "replace-me", "xxx")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _env_config() -> SettingsConfigDict:
+    return SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _env_config()
+
+    database_url: str | None = None
+    """Unset: the embedded PostgreSQL in ``<BLOOMER_DATA_DIR>/pgdata``."""
+    bloomer_data_dir: Path = Path(".bloomer")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        from bloomer_ai.db.urls import normalise_database_url
+
+        # Fails with a ValueError naming what is wrong (never the password).
+        normalise_database_url(value)
+        return value
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.bloomer_data_dir / "pgdata"
+
+
+class AuthSettings(BaseSettings):
+    model_config = _env_config()
+
+    nextauth_secret: SecretStr | None = None
+    auth_secret: SecretStr | None = None
+    # Auth.js rotation: AUTH_SECRET_1 is the newest.
+    auth_secret_1: SecretStr | None = None
+    auth_secret_2: SecretStr | None = None
+    auth_secret_3: SecretStr | None = None
+    api_key_pepper: SecretStr | None = None
+    """Keys API-key hashes; without it a development-only pepper is used."""
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000"]
+    )
+    principal_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+
+    _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
+
+    def session_secrets(self) -> list[str]:
+        """All accepted NextAuth/Auth.js secrets, newest first, without repeats."""
+        ordered = [
+            self.auth_secret_1,
+            self.auth_secret_2,
+            self.auth_secret_3,
+            self.auth_secret,
+            self.nextauth_secret,
+        ]
+        secrets: list[str] = []
+        for secret in ordered:
+            if secret is not None and secret.get_secret_value() not in secrets:
+                secrets.append(secret.get_secret_value())
+        return secrets
+
+
+class AISettings(BaseSettings):
+    model_config = _env_config()
+
+    ai_provider: Literal["lilli", "openai", "builtin"] = "builtin"
+    lilli_base_url: str | None = None
+    lilli_api_key: SecretStr | None = None
+    lilli_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    agent_max_message_chars: int = Field(default=4000, ge=1, le=100_000)
+    agent_history_messages: int = Field(default=20, ge=1, le=500)
+    agent_history_chars: int = Field(default=12_000, ge=100)
+
+
+class WebhookSettings(BaseSettings):
+    model_config = _env_config()
+
+    voice_webhook_secret: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None
+    vapi_server_secret: SecretStr | None = None
+    support_webhook_secret: SecretStr | None = None
+    campaign_callback_secret: SecretStr | None = None
+    public_base_url: str | None = None
+    """The service's public URL, e.g. https://ai.example.com: Twilio signs the URL it called."""
+    trust_forwarded_headers: bool = False
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+
+
+class RateLimitSettings(BaseSettings):
+    model_config = _env_config()
+
+    redis_url: str | None = None
+    ratelimit_default: str = "120/minute"
+    ratelimit_agent: str = "30/minute"
+    ratelimit_read: str = "300/minute"
+    ratelimit_write: str = "60/minute"
+    ratelimit_webhooks: str = "600/minute"
+    ratelimit_evaluate: str = "1200/minute"
+    ratelimit_auth_failures: str = "30/minute"
+    web_concurrency: int = Field(default=1, ge=1)
+
+
+class FeatureSettings(BaseSettings):
+    model_config = _env_config()
+
+    ai_agent_enabled: bool = True
+    ai_voice_enabled: bool = True
+    ai_support_enabled: bool = True
+    ai_routing_enabled: bool = True
+    ai_campaigns_enabled: bool = True
+
+
+class ServerSettings(BaseSettings):
+    model_config = _env_config()
+
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    run_worker_in_process: bool | None = None
+    """Default: run the job worker inside ``serve`` only on the embedded database."""
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot be used; the message names the variable, never its value."""
+
+
+class Settings(BaseSettings):
+    model_config = _env_config()
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    ai: AISettings = Field(default_factory=AISettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.server.environment is Environment.PRODUCTION:
+            problems = production_secret_problems(self)
+            if problems:
+                raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.server.environment is Environment.PRODUCTION
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return not lowered or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def production_secret_problems(settings: Settings) -> list[str]:
+    """Names of secrets that are missing or still placeholders, with what is wrong."""
+    problems: list[str] = []
+
+    def check(name: str, secret: SecretStr | None, *, required: bool = True) -> None:
+        if secret is None:
+            if required:
+                problems.append(f"{name} is not set")
+            return
+        if _is_placeholder(secret.get_secret_value()):
+            problems.append(f"{name} is a placeholder")
+
+    auth = settings.auth
+    if not auth.session_secrets():
+        problems.append("NEXTAUTH_SECRET (or AUTH_SECRET) is not set")
+    check("NEXTAUTH_SECRET", auth.nextauth_secret, required=False)
+    check("AUTH_SECRET", auth.auth_secret, required=False)
+    for index, secret in enumerate((auth.auth_secret_1, auth.auth_secret_2, auth.auth_secret_3)):
+        check(f"AUTH_SECRET_{index + 1}", secret, required=False)
+    check("API_KEY_PEPPER", auth.api_key_pepper)
+    if settings.db.database_url is None:
+        problems.append("DATABASE_URL is not set (the embedded database is for development)")
+
+    hooks = settings.webhooks
+    features = settings.features
+    if features.ai_voice_enabled:
+        check("VOICE_WEBHOOK_SECRET", hooks.voice_webhook_secret)
+        check("TWILIO_AUTH_TOKEN", hooks.twilio_auth_token, required=False)
+        check("VAPI_SERVER_SECRET", hooks.vapi_server_secret, required=False)
+    if features.ai_support_enabled:
+        check("SUPPORT_WEBHOOK_SECRET", hooks.support_webhook_secret)
+    if features.ai_campaigns_enabled:
+        check("CAMPAIGN_CALLBACK_SECRET", hooks.campaign_callback_secret)
+
+    ai = settings.ai
+    if ai.ai_provider == "lilli":
+        if not ai.lilli_base_url:
+            problems.append("LILLI_BASE_URL is not set (AI_PROVIDER=lilli)")
+        check("LILLI_API_KEY", ai.lilli_api_key)
+    if ai.ai_provider == "openai":
+        if not ai.openai_base_url:
+            problems.append("OPENAI_BASE_URL is not set (AI_PROVIDER=openai)")
+        check("OPENAI_API_KEY", ai.openai_api_key)
+    return problems
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment; raise ConfigurationError with a clear line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            location = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            ctx_error = (error.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, ConfigurationError):
+                raise ctx_error from None
+            message = str(ctx_error) if ctx_error is not None else error["msg"]
+            lines.append(f"{location}: {message}")
+        raise ConfigurationError("invalid configuration: " + "; ".join(lines)) from None

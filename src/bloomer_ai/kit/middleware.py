@@ -1,0 +1,130 @@
+"""The outermost ASGI layer: request id, body size limit, access log line, metrics.
+
+Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched and the
+cost per request stays small.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bloomer_ai.errors import PayloadTooLarge
+from bloomer_ai.ops.metrics import observe_request
+
+access_log = structlog.get_logger("bloomer_ai.access")
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+        request_id_header = (b"x-request-id", request_id.encode())
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_error(send, PayloadTooLarge(), request_id_header)
+            self._finish(scope, request_id, 413, started)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = list(message.get("headers", []))
+                headers.append(request_id_header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            if not status_holder["started"]:
+                await _send_error(send, PayloadTooLarge(), request_id_header)
+            status_holder["status"] = 413
+        finally:
+            self._finish(scope, request_id, int(status_holder["status"]), started)
+
+    def _finish(self, scope: Scope, request_id: str, status: int, started: float) -> None:
+        duration = time.perf_counter() - started
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "<unmatched>"
+        method = scope.get("method", "")
+        observe_request(method, template, status, duration)
+        state = scope.get("state", {})
+        access_log.info(
+            "request",
+            method=method,
+            route=template,
+            status=status,
+            duration_ms=round(duration * 1000, 2),
+            request_id=request_id,
+            shop_id=state.get("shop_id"),
+        )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            # Echo only ids that are safe to log and to put in a header.
+            return candidate if _REQUEST_ID_OK.match(candidate) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_error(send: Send, error: Any, extra_header: tuple[bytes, bytes]) -> None:
+    body = orjson.dumps(error.body())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                extra_header,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

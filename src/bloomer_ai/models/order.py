@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bloomer_ai.models.base import Base, IdMixin, ShopScoped, TimestampMixin
+
+ORDER_STATUSES = (
+    "pending",
+    "confirmed",
+    "in_progress",
+    "ready",
+    "out_for_delivery",
+    "delivered",
+    "picked_up",
+    "cancelled",
+)
+OPEN_ORDER_STATUSES = ("pending", "confirmed", "in_progress", "ready", "out_for_delivery")
+ORDER_SOURCES = ("web", "phone", "voice", "chat", "walk_in", "marketplace", "api")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} in ({', '.join(repr(v) for v in values)})"
+
+
+class Order(IdMixin, TimestampMixin, ShopScoped, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "id", name="uq_orders_shop_id_id"),
+        UniqueConstraint("shop_id", "number", name="uq_orders_shop_id_number"),
+        ForeignKeyConstraint(
+            ["shop_id", "customer_id"],
+            ["customers.shop_id", "customers.id"],
+            name="fk_orders_shop_customer",
+            ondelete="RESTRICT",
+        ),
+        CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
+        CheckConstraint(_in("source", ORDER_SOURCES), name="source_known"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        # Last order of a customer; orders of a shop by source, newest first.
+        Index("ix_orders_shop_customer_placed", "shop_id", "customer_id", text("placed_at DESC")),
+        Index("ix_orders_shop_source_placed", "shop_id", "source", text("placed_at DESC")),
+    )
+
+    number: Mapped[str] = mapped_column(String(40), nullable=False)
+    """The order number people say on the phone or type in a chat."""
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    source: Mapped[str] = mapped_column(String(20), nullable=False, server_default="web")
+    delivery_zone: Mapped[str | None] = mapped_column(String(64))
+    delivery_date: Mapped[date | None] = mapped_column(Date)
+    delivery_time: Mapped[str | None] = mapped_column(String(5))
+    total_minor: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default="EUR")
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), nullable=False, server_default=text("'{}'")
+    )
+    placed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class OrderItem(IdMixin, ShopScoped, Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["shop_id", "order_id"],
+            ["orders.shop_id", "orders.id"],
+            name="fk_order_items_shop_order",
+            ondelete="CASCADE",
+        ),
+        Index("ix_order_items_order_id", "order_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    product_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    unit_price_minor: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

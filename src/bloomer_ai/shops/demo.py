@@ -1,0 +1,165 @@
+"""Demo data for ``bloomer-ai serve --demo``: one florist, its customers and a year of orders.
+
+Seeded once (found again by name) and deterministic (a fixed random seed), so demos and
+screenshots look the same on every machine.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bloomer_ai.config import Settings
+from bloomer_ai.db.tenancy import bind_shop
+from bloomer_ai.models import Customer, Order, OrderItem, Shop
+from bloomer_ai.shops.service import add_member, create_shop
+from bloomer_ai.users.service import create_user, find_user_by_email
+
+DEMO_SHOP_NAME = "Bloom & Co (demo)"
+DEMO_USER_EMAIL = "owner@demo.bloomer.test"
+FIRST_NAMES = [
+    "Anna",
+    "Bram",
+    "Chloé",
+    "Daan",
+    "Eva",
+    "Finn",
+    "Greta",
+    "Hugo",
+    "Isa",
+    "Jasper",
+    "Lotte",
+    "Milan",
+    "Noor",
+    "Otto",
+    "Pien",
+    "Ruben",
+    "Sara",
+    "Teun",
+    "Vera",
+    "Wout",
+]
+LAST_NAMES = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos"]
+ZONES = ["centrum", "noord", "oost", "zuid", "west"]
+PRODUCTS = [
+    ("bouquet", "BQ-ROSE-12", "Twelve red roses", 3995),
+    ("bouquet", "BQ-SEASON", "Seasonal bouquet", 2950),
+    ("plant", "PL-ORCHID", "White orchid", 2495),
+    ("funeral", "FN-WREATH", "Mourning wreath", 8950),
+    ("wedding", "WD-BRIDAL", "Bridal bouquet", 12500),
+    ("gift", "GF-CHOC", "Chocolates", 895),
+]
+STATUSES_PAST = ["delivered"] * 8 + ["picked_up", "cancelled"]
+STATUSES_OPEN = ["pending", "confirmed", "in_progress", "ready", "out_for_delivery"]
+SOURCES = ["web"] * 5 + ["phone", "phone", "voice", "chat", "walk_in"]
+
+
+@dataclass
+class DemoCredentials:
+    shop_id: str
+    shop_name: str
+    user_id: str
+    user_email: str
+    created: bool
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+async def seed_demo(session: AsyncSession, settings: Settings) -> DemoCredentials:
+    shop = await session.scalar(select(Shop).where(Shop.name == DEMO_SHOP_NAME))
+    created = shop is None
+    if shop is None:
+        shop = await create_shop(
+            session, name=DEMO_SHOP_NAME, country="NL", timezone="Europe/Amsterdam"
+        )
+    user = await find_user_by_email(session, DEMO_USER_EMAIL)
+    if user is None:
+        user = await create_user(session, email=DEMO_USER_EMAIL, name="Demo Owner")
+    await add_member(session, shop_id=shop.id, user_id=user.id, role="owner")
+    if created:
+        await _seed_customers_and_orders(session, shop)
+    credentials = DemoCredentials(
+        shop_id=str(shop.id),
+        shop_name=shop.name,
+        user_id=str(user.id),
+        user_email=user.email,
+        created=created,
+    )
+    for hook in DEMO_CREDENTIAL_HOOKS:
+        credentials.extras.update(await hook(session, settings, shop, user))
+    return credentials
+
+
+async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
+    rng = random.Random(20261128)  # noqa: S311 - demo data, not security
+    bind_shop(session.sync_session, shop.id)
+    customers = []
+    for index in range(40):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        customer = Customer(
+            shop_id=shop.id,
+            name=f"{first} {last}",
+            phone=f"+316{20000000 + index * 7919:08d}",
+            email=f"{first.lower()}.{index}@example.test",
+        )
+        customers.append(customer)
+    session.add_all(customers)
+    await session.flush()
+    now = datetime.now(UTC)
+    for number in range(1, 321):
+        placed = now - timedelta(days=rng.randint(0, 364), hours=rng.randint(0, 23))
+        is_open = (now - placed) < timedelta(days=3)
+        items = [rng.choice(PRODUCTS) for _ in range(rng.randint(1, 3))]
+        order = Order(
+            shop_id=shop.id,
+            number=f"{1000 + number}",
+            customer_id=rng.choice(customers).id if rng.random() < 0.9 else None,
+            status=rng.choice(STATUSES_OPEN if is_open else STATUSES_PAST),
+            source=rng.choice(SOURCES),
+            delivery_zone=rng.choice(ZONES),
+            delivery_date=(placed + timedelta(days=rng.randint(0, 3))).date(),
+            delivery_time=f"{rng.randint(9, 17):02d}:00",
+            total_minor=sum(price for *_rest, price in items),
+            currency="EUR",
+            placed_at=placed,
+            created_at=placed,
+        )
+        session.add(order)
+        await session.flush()
+        session.add_all(
+            OrderItem(
+                shop_id=shop.id,
+                order_id=order.id,
+                product_type=product_type,
+                sku=sku,
+                name=name,
+                quantity=1,
+                unit_price_minor=price,
+            )
+            for product_type, sku, name, price in items
+        )
+    await session.flush()
+
+
+def describe_demo(credentials: DemoCredentials, host: str, port: int) -> str:
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        f"Demo shop: {credentials.shop_name} ({credentials.shop_id})"
+        + (" — seeded now" if credentials.created else " — already seeded"),
+        f"Demo user: {credentials.user_email} (owner)",
+        f"API docs:  {base}/docs",
+        f"Ready?     curl {base}/readyz",
+    ]
+    for label, value in credentials.extras.items():
+        lines.append(f"{label}: {value}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+# Later domains (API keys, sign-in tokens) add credentials to the demo printout here.
+DEMO_CREDENTIAL_HOOKS: list[Any] = []
