@@ -9,9 +9,11 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
+from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.config import Settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
+from bloomer_ai.ratelimit.policy import build_rate_limiter
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -25,8 +27,24 @@ async def open_resources(
     app.state.database = target
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.authenticator = Authenticator(settings)
+    app.state.rate_limiter = build_rate_limiter(settings.ratelimit)
+    warn_about_process_local_limits(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield {}
     finally:
         await engine.dispose()
+
+
+def warn_about_process_local_limits(settings: Settings) -> None:
+    """In-memory limits are per process: with several processes they multiply. Say so."""
+    if settings.ratelimit.redis_url is None and settings.ratelimit.web_concurrency > 1:
+        log.warning(
+            "ratelimit_not_shared",
+            message=(
+                f"WEB_CONCURRENCY={settings.ratelimit.web_concurrency} but REDIS_URL is unset: "
+                "each process keeps its own rate-limit counters, so clients get up to "
+                f"{settings.ratelimit.web_concurrency}x the configured limits. Set REDIS_URL."
+            ),
+        )

@@ -37,7 +37,8 @@ def _split_csv(value: Any) -> Any:
 class DatabaseSettings(BaseSettings):
     model_config = _env_config()
 
-    database_url: str | None = None
+    # repr=False: the URL may carry the password.
+    database_url: str | None = Field(default=None, repr=False)
     """Unset: the embedded PostgreSQL in ``<BLOOMER_DATA_DIR>/pgdata``."""
     bloomer_data_dir: Path = Path(".bloomer")
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -135,6 +136,7 @@ class RateLimitSettings(BaseSettings):
     ratelimit_webhooks: str = "600/minute"
     ratelimit_evaluate: str = "1200/minute"
     ratelimit_auth_failures: str = "30/minute"
+    ratelimit_key_prefix: str = "bloomer-rl"
     web_concurrency: int = Field(default=1, ge=1)
 
 

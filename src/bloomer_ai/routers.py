@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from bloomer_ai.auth.endpoints import router as auth_router
+
+ROUTERS: list[APIRouter] = [auth_router]

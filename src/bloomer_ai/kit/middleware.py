@@ -15,7 +15,7 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bloomer_ai.errors import PayloadTooLarge
+from bloomer_ai.errors import InternalError, PayloadTooLarge
 from bloomer_ai.ops.metrics import observe_request
 
 access_log = structlog.get_logger("bloomer_ai.access")
@@ -65,6 +65,9 @@ class RequestContextMiddleware:
                 status_holder["started"] = True
                 headers = list(message.get("headers", []))
                 headers.append(request_id_header)
+                limit_headers = scope.get("state", {}).get("ratelimit_headers")
+                if limit_headers and not any(name == b"ratelimit" for name, _ in headers):
+                    headers.extend(limit_headers)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -74,6 +77,13 @@ class RequestContextMiddleware:
             if not status_holder["started"]:
                 await _send_error(send, PayloadTooLarge(), request_id_header)
             status_holder["status"] = 413
+        except Exception:
+            # The app's 500 handler answers from outside this layer, without the request id:
+            # answer here instead; the error still propagates so the server logs it.
+            if not status_holder["started"]:
+                await _send_error(send, InternalError(), request_id_header)
+            status_holder["status"] = 500
+            raise
         finally:
             self._finish(scope, request_id, int(status_holder["status"]), started)
 

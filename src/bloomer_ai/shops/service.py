@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bloomer_ai.kit.cache import TTLCache
 from bloomer_ai.kit.validation import is_valid_country, is_valid_timezone
 from bloomer_ai.models import Shop, ShopMember
 from bloomer_ai.models.shop import SHOP_ROLES
@@ -60,3 +61,16 @@ async def add_member(
     session.add(member)
     await session.flush()
     return member
+
+
+# Shop names change rarely; /api/ai/me reads them on every call.
+_shop_names: TTLCache[uuid.UUID, str] = TTLCache(30.0)
+
+
+async def get_shop_cached(session: AsyncSession, shop_id: uuid.UUID) -> str:
+    """The shop's name, from a short per-process cache."""
+    name = _shop_names.get(shop_id)
+    if name is None:
+        name = (await get_shop(session, shop_id)).name
+        _shop_names.put(shop_id, name)
+    return name

@@ -1,0 +1,76 @@
+"""AI providers behind one interface, and the factory that picks one from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bloomer_ai.agent.providers.base import (
+    AIProvider,
+    ChatTurn,
+    OrderFacts,
+    ProviderError,
+    ProviderTimeout,
+    ShopContext,
+)
+from bloomer_ai.agent.providers.builtin import BuiltinProvider
+from bloomer_ai.agent.providers.lilli import LilliProvider
+from bloomer_ai.agent.providers.openai import OpenAIProvider
+
+__all__ = [
+    "AIProvider",
+    "BuiltinProvider",
+    "ChatTurn",
+    "LilliProvider",
+    "OpenAIProvider",
+    "OrderFacts",
+    "ProviderConfigError",
+    "ProviderError",
+    "ProviderTimeout",
+    "ShopContext",
+    "build_provider",
+]
+
+PROVIDER_KINDS = ("lilli", "openai", "builtin")
+
+
+class ProviderConfigError(ValueError):
+    """The chosen provider lacks a setting; the message names the variable, never a value."""
+
+
+def build_provider(
+    kind: str,
+    *,
+    lilli_base_url: str | None,
+    lilli_api_key: str | None,
+    lilli_timeout_s: float,
+    openai_base_url: str | None,
+    openai_api_key: str | None,
+    openai_model: str,
+    timeout_s: float,
+    now: Callable[[], datetime],
+) -> AIProvider:
+    """The provider named by ``AI_PROVIDER``. Call ``aclose()`` on it at shutdown."""
+    if kind == "builtin":
+        return BuiltinProvider(now=now)
+    if kind == "lilli":
+        if not lilli_base_url:
+            raise ProviderConfigError("LILLI_BASE_URL is required for AI_PROVIDER=lilli")
+        if not lilli_api_key:
+            raise ProviderConfigError("LILLI_API_KEY is required for AI_PROVIDER=lilli")
+        return LilliProvider(
+            base_url=lilli_base_url, api_key=lilli_api_key, timeout_s=lilli_timeout_s, now=now
+        )
+    if kind == "openai":
+        if not openai_base_url:
+            raise ProviderConfigError("OPENAI_BASE_URL is required for AI_PROVIDER=openai")
+        if not openai_model:
+            raise ProviderConfigError("OPENAI_MODEL is required for AI_PROVIDER=openai")
+        return OpenAIProvider(
+            base_url=openai_base_url,
+            api_key=openai_api_key,
+            model=openai_model,
+            timeout_s=timeout_s,
+            now=now,
+        )
+    raise ProviderConfigError(f"AI_PROVIDER must be one of {', '.join(PROVIDER_KINDS)}")

@@ -1,0 +1,127 @@
+"""The Lilli service over HTTP; the contract is written down in docs/lilli-provider-contract.md."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bloomer_ai.agent.providers.base import (
+    ChatTurn,
+    HttpUpstream,
+    ShopContext,
+    non_empty_reply,
+    shop_facts,
+)
+
+CHAT_PATH = "/v1/chat"
+_ERROR_CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+class LilliProvider:
+    name = "lilli"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout_s: float,
+        now: Callable[[], datetime],
+        connect_retries: int = 2,
+        retry_backoff_s: float = 0.1,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._now = now
+        self._upstream = HttpUpstream(
+            provider=self.name,
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout_s=timeout_s,
+            connect_retries=connect_retries,
+            retry_backoff_s=retry_backoff_s,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+
+    async def complete(self, history: Sequence[ChatTurn], shop: ShopContext) -> str:
+        body = await self._request_body(history, shop, stream=False)
+        answer = await self._upstream.post_json(CHAT_PATH, body)
+        return non_empty_reply(self._reply_of(answer), provider=self.name)
+
+    async def stream(self, history: Sequence[ChatTurn], shop: ShopContext) -> AsyncIterator[str]:
+        body = await self._request_body(history, shop, stream=True)
+        produced = False
+        async with self._upstream.open_stream(CHAT_PATH, body) as response:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                # Lilli may answer a stream request in one piece; the contract allows it.
+                answer = await self._upstream.read_json(response)
+                yield non_empty_reply(self._reply_of(answer), provider=self.name)
+                return
+            async for event in self._upstream.events(response):
+                if event.event == "done" or event.data == "[DONE]":
+                    if not produced:
+                        raise self._upstream.malformed("an empty reply")
+                    return
+                if event.event == "error":
+                    raise self._upstream.malformed(f"an error event{self._error_code(event.data)}")
+                if event.event != "message":
+                    continue  # unknown event kinds are for future use; skip them
+                delta = self._delta_of(self._upstream.decode_json(event.data, what="stream event"))
+                if delta:
+                    produced = True
+                    yield delta
+        raise self._upstream.malformed("a stream that ended before [DONE]")
+
+    async def _request_body(
+        self, history: Sequence[ChatTurn], shop: ShopContext, *, stream: bool
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "shop": {
+                "id": shop.shop_id,
+                "name": shop.shop_name,
+                "timezone": shop.timezone,
+                "country": shop.country,
+                "config": shop.config.to_json(),
+            },
+            "messages": [{"role": turn.role, "content": turn.content} for turn in history],
+            "context": await shop_facts(history, shop, self._now()),
+            "stream": stream,
+        }
+        if shop.customer_first_name is not None or shop.last_order is not None:
+            body["customer"] = {
+                "firstName": shop.customer_first_name,
+                "lastOrder": shop.last_order.to_json() if shop.last_order else None,
+            }
+        return body
+
+    def _reply_of(self, answer: Any) -> str:
+        if not isinstance(answer, dict) or not isinstance(answer.get("reply"), str):
+            raise self._upstream.malformed('a response without a "reply" string')
+        reply: str = answer["reply"]
+        return reply
+
+    def _delta_of(self, event: Any) -> str:
+        if not isinstance(event, dict) or not isinstance(event.get("delta"), str):
+            raise self._upstream.malformed('a stream event without a "delta" string')
+        delta: str = event["delta"]
+        return delta
+
+    @staticmethod
+    def _error_code(data: str) -> str:
+        """`` (code x)`` when the error event carries a plain code; its message is not
+        repeated, as it may quote the user."""
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return ""
+        code = payload.get("code") if isinstance(payload, dict) else None
+        if isinstance(code, str) and _ERROR_CODE_RE.match(code):
+            return f" (code {code})"
+        return ""

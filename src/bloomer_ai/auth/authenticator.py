@@ -1,0 +1,254 @@
+"""Credentials → Principal. The only code that reads cookies, Authorization and X-API-Key.
+
+Hot-path facts (a key's shop and scopes, a user's memberships, a decoded session token)
+are cached per process for ``PRINCIPAL_CACHE_SECONDS``; see docs/auth.md for the staleness
+this allows and what is evicted at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from bloomer_ai.auth.api_keys import (
+    KEY_MARKER,
+    unscoped_find_usable_key,
+    unscoped_touch_last_used,
+)
+from bloomer_ai.auth.errors import ForbiddenShop, NotAuthenticated, ShopRequired
+from bloomer_ai.auth.nextauth import (
+    InvalidSessionToken,
+    NextAuthDecoder,
+    extract_session_token,
+    looks_like_jwe,
+)
+from bloomer_ai.auth.principal import Principal, PrincipalKind, Role
+from bloomer_ai.auth.scopes import ALL_SCOPES
+from bloomer_ai.config import Settings
+from bloomer_ai.kit.cache import TTLCache
+from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER, keyed_hash
+from bloomer_ai.kit.time import utcnow
+from bloomer_ai.models import AuthSession, ShopMember, User
+
+LAST_USED_INTERVAL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    key_id: uuid.UUID
+    shop_id: uuid.UUID
+    scopes: frozenset[str]
+    name: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    user_id: uuid.UUID
+    email: str
+    memberships: dict[uuid.UUID, Role]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    kind: PrincipalKind
+    secret: str
+    cookie_name: str | None = None
+    via_cookie: bool = False
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        pepper = settings.auth.api_key_pepper
+        self.pepper = pepper.get_secret_value() if pepper else DEVELOPMENT_PEPPER
+        secrets = settings.auth.session_secrets()
+        self.decoder = NextAuthDecoder(secrets) if secrets else None
+        ttl = settings.auth.principal_cache_seconds
+        self.keys: TTLCache[bytes, KeyFacts] = TTLCache(ttl)
+        self.users: TTLCache[str, UserFacts] = TTLCache(ttl)
+        self.session_tokens: TTLCache[bytes, str] = TTLCache(ttl)
+        self._last_used_written: dict[uuid.UUID, float] = {}
+
+    # -- reading credentials -------------------------------------------------------------
+
+    @staticmethod
+    def read_credentials(request: Request) -> Credentials | None:
+        api_key = request.headers.get("x-api-key")
+        if api_key:
+            return Credentials(PrincipalKind.API_KEY, api_key.strip())
+        authorization = request.headers.get("authorization")
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            value = value.strip()
+            if scheme.lower() != "bearer" or not value:
+                return Credentials(PrincipalKind.SESSION, "")  # present but unusable: 401
+            if value.startswith(KEY_MARKER):
+                return Credentials(PrincipalKind.API_KEY, value)
+            return Credentials(PrincipalKind.SESSION, value)
+        found = extract_session_token(request.cookies)
+        if found is not None:
+            return Credentials(
+                PrincipalKind.SESSION, found.token, cookie_name=found.name, via_cookie=True
+            )
+        return None
+
+    # -- API keys ------------------------------------------------------------------------
+
+    async def key_facts(self, session: AsyncSession, presented: str) -> KeyFacts:
+        digest = keyed_hash(self.pepper, presented)
+        facts = self.keys.get(digest)
+        now = utcnow()
+        if facts is None:
+            key = await unscoped_find_usable_key(session, presented, self.pepper, now)
+            if key is None:
+                raise NotAuthenticated("The API key is invalid, expired or revoked.")
+            facts = KeyFacts(key.id, key.shop_id, frozenset(key.scopes), key.name, key.expires_at)
+            self.keys.put(digest, facts)
+        elif facts.expires_at is not None and facts.expires_at <= now:
+            self.keys.discard_where(lambda cached: cached.key_id == facts.key_id)
+            raise NotAuthenticated("The API key is invalid, expired or revoked.")
+        await self._touch_last_used(session, facts.key_id)
+        return facts
+
+    async def _touch_last_used(self, session: AsyncSession, key_id: uuid.UUID) -> None:
+        # At most one write a minute per key and process; the SQL guards across processes.
+        now = time.monotonic()
+        last = self._last_used_written.get(key_id)
+        if last is not None and now - last < LAST_USED_INTERVAL_SECONDS:
+            return
+        self._last_used_written[key_id] = now
+        await unscoped_touch_last_used(session, key_id)
+
+    def forget_key(self, key_id: uuid.UUID) -> None:
+        """Evict a revoked key from this process at once."""
+        self.keys.discard_where(lambda cached: cached.key_id == key_id)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def session_user_id(self, session: AsyncSession, credentials: Credentials) -> str:
+        token = credentials.secret
+        if not token:
+            raise NotAuthenticated()
+        if looks_like_jwe(token):
+            if self.decoder is None:
+                raise NotAuthenticated("Session tokens are not accepted: no secret configured.")
+            try:
+                claims = self.decoder.decode(token, cookie_name=credentials.cookie_name)
+            except InvalidSessionToken:
+                raise NotAuthenticated("The session token is invalid or expired.") from None
+            return claims.sub
+        return await self._database_session_user(session, token)
+
+    async def _database_session_user(self, session: AsyncSession, token: str) -> str:
+        if len(token) > 255:
+            raise NotAuthenticated()
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self.session_tokens.get(digest)
+        if cached is not None:
+            return cached
+        row = await session.scalar(select(AuthSession).where(AuthSession.session_token == token))
+        now = utcnow()
+        if row is None or row.expires < now:
+            raise NotAuthenticated("The session is unknown or expired.")
+        user_id = str(row.user_id)
+        # Never cache past the session's own expiry.
+        self.session_tokens.put(digest, user_id, (row.expires - now).total_seconds())
+        return user_id
+
+    async def user_facts(self, session: AsyncSession, subject: str) -> UserFacts:
+        cached = self.users.get(subject)
+        if cached is not None:
+            return cached
+        try:
+            condition = User.id == uuid.UUID(subject)
+        except ValueError:
+            condition = User.external_id == subject
+        user = await session.scalar(select(User).where(condition))
+        if user is None or user.disabled_at is not None:
+            raise NotAuthenticated("The user is unknown or disabled.")
+        rows = await session.execute(
+            select(ShopMember.shop_id, ShopMember.role).where(ShopMember.user_id == user.id)
+        )
+        facts = UserFacts(user.id, user.email, {shop: Role(role) for shop, role in rows.all()})
+        self.users.put(subject, facts)
+        return facts
+
+    def forget_users(self) -> None:
+        self.users.clear()
+
+    # -- the principal -------------------------------------------------------------------
+
+    async def authenticate(self, request: Request, session: AsyncSession) -> Principal:
+        credentials = self.read_credentials(request)
+        if credentials is None:
+            raise NotAuthenticated()
+        requested_shop = await requested_shop_id(request)
+        if credentials.kind is PrincipalKind.API_KEY:
+            key = await self.key_facts(session, credentials.secret)
+            if requested_shop is not None and requested_shop != str(key.shop_id):
+                raise ForbiddenShop("This API key belongs to another shop.")
+            return Principal(
+                kind=PrincipalKind.API_KEY,
+                shop_id=key.shop_id,
+                scopes=key.scopes,
+                api_key_id=key.key_id,
+                api_key_name=key.name,
+            )
+        subject = await self.session_user_id(session, credentials)
+        user = await self.user_facts(session, subject)
+        shop_id = choose_shop(user.memberships, requested_shop)
+        return Principal(
+            kind=PrincipalKind.SESSION,
+            shop_id=shop_id,
+            scopes=ALL_SCOPES,
+            user_id=user.user_id,
+            role=user.memberships[shop_id],
+            user_email=user.email,
+            via_cookie=credentials.via_cookie,
+        )
+
+
+def choose_shop(memberships: dict[uuid.UUID, Role], requested: str | None) -> uuid.UUID:
+    if requested is not None:
+        try:
+            shop_id = uuid.UUID(requested)
+        except ValueError:
+            raise ForbiddenShop() from None
+        if shop_id not in memberships:
+            raise ForbiddenShop()
+        return shop_id
+    if len(memberships) == 1:
+        return next(iter(memberships))
+    if not memberships:
+        raise ForbiddenShop("You are not a member of any shop.")
+    raise ShopRequired()
+
+
+async def requested_shop_id(request: Request) -> str | None:
+    """The shop a request names: X-Shop-Id, ?shopId=, or "shopId" in a JSON body."""
+    header = request.headers.get("x-shop-id")
+    if header:
+        return header.strip()
+    query = request.query_params.get("shopId")
+    if query:
+        return query.strip()
+    if request.method in {"POST", "PUT", "PATCH"}:
+        content_type = request.headers.get("content-type", "")
+        if "json" in content_type:
+            body = await request.body()
+            if b'"shopId"' in body:
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    return None  # the route's own validation answers 422
+                if isinstance(parsed, dict) and isinstance(parsed.get("shopId"), str):
+                    return str(parsed["shopId"])
+    return None

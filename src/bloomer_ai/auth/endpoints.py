@@ -1,0 +1,87 @@
+"""Who am I, and API-key management for owners and admins of a shop."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from bloomer_ai.auth import api_keys
+from bloomer_ai.auth.authenticator import Authenticator
+from bloomer_ai.auth.dependencies import Access, ShopSession, manager_access
+from bloomer_ai.auth.errors import ApiKeyNotFound
+from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, MeRead
+from bloomer_ai.auth.service import describe_principal
+from bloomer_ai.kit.http import JsonRoute
+from bloomer_ai.kit.ids import parse_id
+from bloomer_ai.kit.pagination import Page, PageParams, page_params
+from bloomer_ai.ratelimit.policy import RouteGroup
+
+router = APIRouter(prefix="/api/ai", tags=["auth"], route_class=JsonRoute)
+
+AnyPrincipal = Annotated[Principal, Depends(Access(group=RouteGroup.READ))]
+Manager = Annotated[Principal, Depends(manager_access(RouteGroup.WRITE))]
+ManagerRead = Annotated[Principal, Depends(manager_access(RouteGroup.READ))]
+
+
+@router.get("/me", response_model=MeRead, summary="The caller: user or key, shop, role, scopes")
+async def who_am_i(principal: AnyPrincipal, session: ShopSession, request: Request) -> MeRead:
+    return await describe_principal(session, principal)
+
+
+@router.post(
+    "/keys",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key for the shop (shown once)",
+)
+async def create_key(
+    body: ApiKeyCreate, principal: Manager, session: ShopSession, request: Request
+) -> ApiKeyCreated:
+    authenticator: Authenticator = request.app.state.authenticator
+    issued = await api_keys.create_api_key(
+        session,
+        shop_id=principal.shop_id,
+        name=body.name,
+        scopes=body.scopes,
+        pepper=authenticator.pepper,
+        expires_in_days=body.expires_in_days,
+        created_by_user_id=principal.user_id,
+    )
+    return ApiKeyCreated.model_validate({**_key_fields(issued.key), "key": issued.secret})
+
+
+@router.get("/keys", response_model=Page[ApiKeyRead], summary="The shop's API keys (no secrets)")
+async def list_keys(
+    principal: ManagerRead,
+    session: ShopSession,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[ApiKeyRead]:
+    rows, next_cursor = await api_keys.list_api_keys(session, page)
+    return Page[ApiKeyRead](
+        items=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.delete(
+    "/keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key at once",
+)
+async def revoke_key(
+    key_id: str, principal: Manager, session: ShopSession, request: Request
+) -> None:
+    parsed = parse_id(key_id)
+    if parsed is None:
+        raise ApiKeyNotFound()
+    key = await api_keys.revoke_api_key(session, parsed)
+    authenticator: Authenticator = request.app.state.authenticator
+    authenticator.forget_key(key.id)
+
+
+def _key_fields(key: object) -> dict[str, object]:
+    return ApiKeyRead.model_validate(key).model_dump()
+
+
+__all__ = ["PrincipalKind", "router"]

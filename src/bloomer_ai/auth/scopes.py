@@ -1,0 +1,46 @@
+"""The one list of API-key scopes. Session users hold every scope; roles gate management."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    AGENT_CHAT = "agent:chat"
+    AGENT_CONFIG_READ = "agent:config:read"
+    CONVERSATIONS_READ = "conversations:read"
+    CONVERSATIONS_WRITE = "conversations:write"
+    SUPPORT_CONTEXT = "support:context"
+    SUPPORT_EVENTS = "support:events"
+    VOICE_EVENTS = "voice:events"
+    VOICE_ORDERS = "voice:orders"
+    ROUTING_READ = "routing:read"
+    ROUTING_WRITE = "routing:write"
+    ROUTING_EVALUATE = "routing:evaluate"
+    CAMPAIGNS_SUGGEST = "campaigns:suggest"
+    CAMPAIGNS_GENERATE = "campaigns:generate"
+    CAMPAIGNS_CALLBACK = "campaigns:callback"
+
+
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.AGENT_CHAT: "Chat with the Lilli agent on behalf of the shop.",
+    Scope.AGENT_CONFIG_READ: "Read the shop's agent configuration.",
+    Scope.CONVERSATIONS_READ: "Read agent conversations and their messages.",
+    Scope.CONVERSATIONS_WRITE: "Create conversations and append messages Lilli handled itself.",
+    Scope.SUPPORT_CONTEXT: "Read the minimal support context of a customer.",
+    Scope.SUPPORT_EVENTS: "Send and read support automation events.",
+    Scope.VOICE_EVENTS: "Send and read voice call events.",
+    Scope.VOICE_ORDERS: "Create orders taken by the voice agent.",
+    Scope.ROUTING_READ: "Read order routing rules.",
+    Scope.ROUTING_WRITE: "Create, change and delete order routing rules.",
+    Scope.ROUTING_EVALUATE: "Evaluate routing rules against an order (read-only).",
+    Scope.CAMPAIGNS_SUGGEST: "Ask for campaign suggestions.",
+    Scope.CAMPAIGNS_GENERATE: "Start AI campaign generation and read its status.",
+    Scope.CAMPAIGNS_CALLBACK: "Deliver the result of a campaign generation.",
+}
+
+ALL_SCOPES: frozenset[str] = frozenset(scope.value for scope in Scope)
+
+
+def unknown_scopes(requested: list[str]) -> list[str]:
+    return [scope for scope in requested if scope not in ALL_SCOPES]

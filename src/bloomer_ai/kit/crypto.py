@@ -1,0 +1,24 @@
+"""Keyed hashing and constant-time comparison for secrets we store or check."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+# Used only outside production (production refuses to start without API_KEY_PEPPER).
+DEVELOPMENT_PEPPER = "bloomer-development-pepper-not-for-production"
+
+
+def keyed_hash(pepper: str, secret: str) -> bytes:
+    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).digest()
+
+
+def same_secret(a: bytes | str, b: bytes | str) -> bool:
+    left = a.encode() if isinstance(a, str) else a
+    right = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(left, right)
+
+
+def random_token(nbytes: int) -> str:
+    return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,395 @@
+"""Webhook signature checks: Standard Webhooks, Twilio and Vapi.
+
+Pure functions over the exact raw request (headers, bytes, URL): no web framework. Each
+takes a list of secrets so a secret can be rotated without dropping deliveries, compares
+in constant time, and raises ``WebhookVerificationError`` with a short code that is safe
+to log (never a secret or a signature).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+__all__ = [
+    "WebhookVerificationError",
+    "public_url",
+    "twilio_signature_algorithm",
+    "verify_standard_webhook",
+    "verify_twilio",
+    "verify_vapi",
+]
+
+VerificationCode = Literal[
+    "missing_headers",
+    "invalid_headers",
+    "bad_signature",
+    "timestamp_out_of_window",
+    "body_hash_mismatch",
+    "unsupported_algorithm",
+]
+
+
+class WebhookVerificationError(Exception):
+    """The delivery is not authentic. ``code`` is a short, loggable reason."""
+
+    def __init__(self, code: VerificationCode) -> None:
+        self.code: VerificationCode = code
+        super().__init__(code)
+
+
+def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    # HTTP header names are case-insensitive; callers may pass any mapping.
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _check_timestamp(raw: str, *, now: float, tolerance_s: float) -> None:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 13:
+        raise WebhookVerificationError("invalid_headers")
+    if abs(now - int(raw)) > tolerance_s:
+        raise WebhookVerificationError("timestamp_out_of_window")
+
+
+def _require_secrets(secrets: Sequence[str]) -> list[str]:
+    usable = [secret for secret in secrets if secret]
+    if not usable:
+        # A configuration mistake, not a bad delivery: fail loudly, not with a 401.
+        raise ValueError("no webhook secret configured")
+    return usable
+
+
+# --- Standard Webhooks ----------------------------------------------------------------
+
+_WHSEC_PREFIX = "whsec_"
+
+
+def _standard_webhook_key(secret: str) -> bytes:
+    # As the reference library does: strip "whsec_" if present, then base64-decode
+    # (also without the prefix), tolerating missing padding.
+    encoded = secret.removeprefix(_WHSEC_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "==")
+    except binascii.Error as exc:
+        raise ValueError("a Standard Webhooks secret is not valid base64") from exc
+    if not key:
+        raise ValueError("a Standard Webhooks secret is empty")
+    return key
+
+
+def _v1_signatures(header: str) -> list[bytes]:
+    signatures = []
+    for entry in header.split():
+        version, _, encoded = entry.partition(",")
+        if version != "v1":
+            continue  # e.g. "v1a" (asymmetric): not ours to check
+        try:
+            signatures.append(base64.b64decode(encoded, validate=True))
+        except binascii.Error:
+            continue
+    return signatures
+
+
+def verify_standard_webhook(
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+    tolerance_s: float = 300,
+) -> str:
+    """Check a Standard Webhooks delivery and return its ``webhook-id``.
+
+    The signature is HMAC-SHA256 over ``"{id}.{timestamp}." + body``; the header may list
+    several space-separated ``v1,<base64>`` signatures (the sender rotating its secret).
+    """
+    keys = [_standard_webhook_key(secret) for secret in _require_secrets(secrets)]
+    lowered = _lower_keys(headers)
+    msg_id = lowered.get("webhook-id", "")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signature_header = lowered.get("webhook-signature", "")
+    if not (msg_id and timestamp and signature_header):
+        raise WebhookVerificationError("missing_headers")
+    # The window check comes first: an old delivery is refused even if well signed.
+    _check_timestamp(timestamp, now=now(), tolerance_s=tolerance_s)
+
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys]
+    for presented in _v1_signatures(signature_header):
+        if _matches_any(presented, expected):
+            return msg_id
+    raise WebhookVerificationError("bad_signature")
+
+
+def _matches_any(presented: bytes, candidates: Iterable[bytes]) -> bool:
+    # Check every candidate (no early exit) so timing says nothing about which matched.
+    matched = False
+    for candidate in candidates:
+        matched |= hmac.compare_digest(presented, candidate)
+    return matched
+
+
+# --- Twilio -----------------------------------------------------------------------------
+
+_TWILIO_DIGESTS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def twilio_signature_algorithm(signature_settings_header: str | None) -> str:
+    """The algorithm named in ``X-Twilio-Webhooks-Signature-Settings`` (default HMAC_SHA1).
+
+    Twilio adds that header (``key=…,algorithm=HMAC_SHA256``) when the webhook is signed
+    with a SharedKey instead of the account Auth Token.
+    """
+    for part in (signature_settings_header or "").split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return "HMAC_SHA1"
+
+
+def _twilio_url_variants(url: str) -> list[str]:
+    """The URL as given, without its port and with its default port.
+
+    Twilio's own RequestValidator tries both port forms because Twilio is not consistent
+    about which one it signs.
+    """
+    parts = urlsplit(url)
+    variants = [url]
+    try:
+        port = parts.port
+    except ValueError:
+        return variants
+    # Work on the netloc text (not .hostname, which lower-cases) to change only the port.
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if port is not None:
+        host = host[: host.rfind(":")]
+    host = host.rstrip(":")
+    if not host:
+        return variants
+    variants.append(urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}")))
+    default_port = _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None and default_port is not None:
+        with_port = parts._replace(netloc=f"{userinfo}{at}{host}:{default_port}")
+        variants.append(urlunsplit(with_port))
+    return list(dict.fromkeys(variants))
+
+
+def _twilio_param_string(params: Mapping[str, str | list[str]], *, dedupe: bool) -> str:
+    pieces: list[str] = []
+    for name in sorted(params):
+        raw = params[name]
+        values = [raw] if isinstance(raw, str) else list(raw)
+        for value in sorted(set(values) if dedupe else values):
+            pieces.append(name + value)
+    return "".join(pieces)
+
+
+def verify_twilio(
+    auth_tokens: Sequence[str],
+    url: str,
+    params: Mapping[str, str | list[str]] | None,
+    signature: str,
+    *,
+    body: bytes | None = None,
+    signature_settings: str | None = None,
+) -> None:
+    """Check ``X-Twilio-Signature`` for a request to ``url`` (the public URL Twilio used).
+
+    Form posts: HMAC over the URL followed by every ``name + value`` in name order (values
+    of a repeated name sorted). JSON posts: the URL carries ``bodySHA256=<hex>``; only the
+    URL is signed, and the body must hash to that value.
+    """
+    tokens = _require_secrets(auth_tokens)
+    if not signature:
+        raise WebhookVerificationError("missing_headers")
+    algorithm = twilio_signature_algorithm(signature_settings)
+    digest = _TWILIO_DIGESTS.get(algorithm)
+    if digest is None:
+        raise WebhookVerificationError("unsupported_algorithm")
+    try:
+        presented = base64.b64decode(signature, validate=True)
+    except binascii.Error as exc:
+        raise WebhookVerificationError("bad_signature") from exc
+
+    body_hashes = parse_qs(urlsplit(url).query).get("bodySHA256")
+    if body_hashes:
+        if body is None:
+            raise WebhookVerificationError("body_hash_mismatch")
+        actual = hashlib.sha256(body).hexdigest().encode()
+        # Bytes, not str: compare_digest refuses non-ASCII str, and the query is input.
+        if not hmac.compare_digest(actual, body_hashes[0].lower().encode()):
+            raise WebhookVerificationError("body_hash_mismatch")
+        param_strings = [""]
+    else:
+        form = params or {}
+        # Twilio's library drops repeated identical values; try the plain form as well.
+        param_strings = list(
+            dict.fromkeys(
+                [_twilio_param_string(form, dedupe=True), _twilio_param_string(form, dedupe=False)]
+            )
+        )
+
+    expected = [
+        hmac.new(token.encode(), (variant + param_string).encode(), digest).digest()
+        for token in tokens
+        for variant in _twilio_url_variants(url)
+        for param_string in param_strings
+    ]
+    if not _matches_any(presented, expected):
+        raise WebhookVerificationError("bad_signature")
+
+
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def public_url(
+    scheme: str,
+    host: str,
+    path: str,
+    query: str,
+    *,
+    configured_base_url: str | None,
+    forwarded_headers: Mapping[str, str],
+    trust_forwarded: bool,
+) -> str:
+    """Rebuild the URL the sender used, which is what Twilio signs.
+
+    Behind a proxy the app sees its own scheme and host. A configured base URL (public
+    origin, plus any path prefix the proxy strips) wins; otherwise, only when the proxy
+    is trusted to set them, ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` /
+    ``X-Forwarded-Port`` or RFC 7239 ``Forwarded`` are used. ``path`` is the raw,
+    still percent-encoded path and ``query`` the raw query string.
+    """
+    suffix = path + (f"?{query}" if query else "")
+    if configured_base_url:
+        return configured_base_url.rstrip("/") + suffix
+
+    if trust_forwarded:
+        lowered = _lower_keys(forwarded_headers)
+        forwarded = _first_forwarded_element(lowered.get("forwarded", ""))
+        proto = _first_value(lowered.get("x-forwarded-proto")) or forwarded.get("proto")
+        fwd_host = _first_value(lowered.get("x-forwarded-host")) or forwarded.get("host")
+        if proto and proto.lower() in _DEFAULT_PORTS:
+            scheme = proto.lower()
+        if fwd_host and _HOST.fullmatch(fwd_host):
+            host = fwd_host
+            port = _first_value(lowered.get("x-forwarded-port"))
+            has_port = host.rsplit("]", 1)[-1].count(":") == 1
+            default_port = _DEFAULT_PORTS.get(scheme)
+            if port and port.isdigit() and not has_port and int(port) != default_port:
+                host = f"{host}:{port}"
+    return f"{scheme}://{host}{suffix}"
+
+
+def _first_value(header: str | None) -> str | None:
+    # Each proxy appends; the first entry is what the client (the sender) asked for.
+    if not header:
+        return None
+    return header.split(",", 1)[0].strip() or None
+
+
+def _first_forwarded_element(header: str) -> dict[str, str]:
+    element = header.split(",", 1)[0]
+    pairs: dict[str, str] = {}
+    for pair in element.split(";"):
+        name, separator, value = pair.partition("=")
+        if separator:
+            pairs[name.strip().lower()] = value.strip().strip('"')
+    return pairs
+
+
+# --- Vapi ---------------------------------------------------------------------------------
+
+
+def verify_vapi(
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+    tolerance_s: float = 300,
+) -> None:
+    """Check a Vapi server-URL request.
+
+    Vapi authenticates its calls to our server in one of these ways (docs.vapi.ai,
+    "Server authentication"):
+
+    * ``X-Vapi-Secret: <secret>``: the server-URL ``secret`` (legacy inline field, or a
+      Bearer Token credential whose header is ``X-Vapi-Secret``).
+    * ``X-Signature`` (+ optional ``X-Timestamp``): an HMAC credential, whose defaults
+      are SHA-256, hex, over ``"{timestamp}.{body}"`` (just the body without a
+      timestamp); a ``sha256=`` prefix is tolerated.
+    * ``X-Vapi-Signature``: older docs put the plain secret there; we also accept an
+      HMAC-SHA256 (hex) of the body in it. This is an assumption, not documented.
+    * ``Authorization: Bearer <secret>``: the default Bearer Token credential; only
+      looked at when no Vapi header is present, since callers may also send API keys.
+
+    Every Vapi credential presented must verify, and at least one must be present.
+    """
+    keys = [secret.encode() for secret in _require_secrets(secrets)]
+    lowered = _lower_keys(headers)
+    checks: list[bool] = []
+
+    secret_header = lowered.get("x-vapi-secret")
+    if secret_header is not None:
+        checks.append(_matches_any(secret_header.encode(), keys))
+
+    vapi_signature = lowered.get("x-vapi-signature")
+    if vapi_signature is not None:
+        body_macs = [_hmac_sha256(key, body) for key in keys]
+        checks.append(
+            _matches_any(vapi_signature.encode(), keys)
+            or _signature_matches(vapi_signature, body_macs)
+        )
+
+    hmac_signature = lowered.get("x-signature")
+    if hmac_signature is not None:
+        timestamp = lowered.get("x-timestamp")
+        signed = body
+        if timestamp is not None:
+            _check_vapi_timestamp(timestamp, now=now(), tolerance_s=tolerance_s)
+            signed = f"{timestamp}.".encode() + body
+        checks.append(_signature_matches(hmac_signature, [_hmac_sha256(k, signed) for k in keys]))
+
+    if not checks:
+        scheme, _, credentials = lowered.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            checks.append(_matches_any(credentials.strip().encode(), keys))
+
+    if not checks:
+        raise WebhookVerificationError("missing_headers")
+    if not all(checks):
+        raise WebhookVerificationError("bad_signature")
+
+
+def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def _signature_matches(presented: str, expected_macs: Sequence[bytes]) -> bool:
+    """Compare a hex (or base64) MAC, with an optional ``sha256=`` prefix."""
+    text = presented.strip().removeprefix("sha256=")
+    decoded: list[bytes] = []
+    with contextlib.suppress(ValueError):
+        decoded.append(bytes.fromhex(text))
+    with contextlib.suppress(binascii.Error):
+        decoded.append(base64.b64decode(text, validate=True))
+    return any(_matches_any(candidate, expected_macs) for candidate in decoded)
+
+
+def _check_vapi_timestamp(raw: str, *, now: float, tolerance_s: float) -> None:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 13:
+        raise WebhookVerificationError("invalid_headers")
+    value = int(raw)
+    # Seconds or milliseconds: not documented, so accept both (ms values are 13 digits).
+    seconds = value / 1000 if value >= 10**11 else value
+    if abs(now - seconds) > tolerance_s:
+        raise WebhookVerificationError("timestamp_out_of_window")

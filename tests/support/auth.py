@@ -1,0 +1,52 @@
+"""Credentials for tests: API keys through the real service, session tokens minted by
+the real NextAuth libraries (see support/nextauth.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bloomer_ai.auth.api_keys import create_api_key
+from bloomer_ai.auth.scopes import ALL_SCOPES
+from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER
+from bloomer_ai.models import AuthSession, Shop
+
+V4_COOKIE = "next-auth.session-token"
+V5_COOKIE = "authjs.session-token"
+
+
+async def issue_key(
+    db: AsyncSession,
+    shop: Shop,
+    scopes: Sequence[str] = tuple(sorted(ALL_SCOPES)),
+    *,
+    name: str = "test key",
+    expires_in_days: int | None = None,
+) -> tuple[uuid.UUID, str]:
+    issued = await create_api_key(
+        db,
+        shop_id=shop.id,
+        name=name,
+        scopes=list(scopes),
+        pepper=DEVELOPMENT_PEPPER,
+        expires_in_days=expires_in_days,
+    )
+    return issued.key.id, issued.secret
+
+
+def key_headers(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def database_session(
+    db: AsyncSession, user_id: uuid.UUID, *, expires_in: timedelta = timedelta(days=1)
+) -> str:
+    token = f"dbsess-{uuid.uuid4().hex}"
+    db.add(
+        AuthSession(session_token=token, user_id=user_id, expires=datetime.now(UTC) + expires_in)
+    )
+    await db.flush()
+    return token
