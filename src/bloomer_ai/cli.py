@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import psycopg
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from bloomer_ai.config import ConfigurationError, Settings, load_settings
 from bloomer_ai.db.embedded import EmbeddedDatabaseError
@@ -41,7 +43,11 @@ shops_app = typer.Typer(help="Shops.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(shops_app, name="shops")
+keys_app = typer.Typer(
+    help="API keys of a shop (for Lilli and other servers).", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 
@@ -87,6 +93,19 @@ def _run_in_session(
         return asyncio.run(run())
     except AppError as exc:
         fail(exc.detail_message)
+    except DBAPIError as exc:
+        fail(_database_error(exc, target))
+
+
+def _database_error(exc: DBAPIError, target: DatabaseTarget) -> str:
+    """One line for a failed statement: never the SQL, its parameters or the password."""
+    if isinstance(exc.orig, psycopg.errors.UndefinedTable):
+        return f"{target.description} has no schema or an old one; run `bloomer-ai db upgrade`"
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig).__name__
+    if target.url.password:
+        reason = reason.replace(target.url.password, "***")
+    return f"database error on {target.description}: {reason}"
 
 
 def _print(payload: dict[str, Any], as_json: bool, human: str) -> None:
@@ -211,6 +230,118 @@ def users_create(
 
     user = _run_in_session(settings, target, action)
     _print(user, as_json, f"created user {user['id']} ({user['email']})")
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def _key_payload(key: Any) -> dict[str, Any]:
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "createdAt": key.created_at.isoformat() if key.created_at else None,
+        "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
+        "expiresAt": key.expires_at.isoformat() if key.expires_at else None,
+        "revokedAt": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+@keys_app.command("create")
+def keys_create(
+    shop: Annotated[str, typer.Option(help="Shop id.")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'Lilli production'.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated scopes, e.g. agent:chat,routing:read.")
+    ],
+    expires_in_days: Annotated[int | None, typer.Option(help="Expire after N days.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API key; the secret is printed once."""
+    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.auth.authenticator import Authenticator
+    from bloomer_ai.shops.service import get_shop
+
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+    pepper = Authenticator(settings).pepper
+
+    async def action(session: Any) -> dict[str, Any]:
+        await get_shop(session, shop_id)
+        issued = await create_api_key(
+            session,
+            shop_id=shop_id,
+            name=name,
+            scopes=scopes.split(","),
+            pepper=pepper,
+            expires_in_days=expires_in_days,
+        )
+        await session.refresh(issued.key)
+        return {**_key_payload(issued.key), "key": issued.secret, "shopId": str(shop_id)}
+
+    created = _run_in_session(settings, target, action)
+    _print(
+        created,
+        as_json,
+        f"created key {created['id']} ({created['name']}; {', '.join(created['scopes'])})\n"
+        f"key (shown once): {created['key']}",
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    shop: Annotated[str, typer.Option(help="Shop id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List a shop's keys (never their secrets)."""
+    from bloomer_ai.auth.api_keys import list_all_api_keys
+    from bloomer_ai.shops.service import get_shop
+
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> list[dict[str, Any]]:
+        await get_shop(session, shop_id)
+        return [_key_payload(key) for key in await list_all_api_keys(session, shop_id)]
+
+    keys = _run_in_session(settings, target, action)
+    if as_json:
+        typer.echo(json.dumps(keys))
+        return
+    for key in keys:
+        state = "revoked" if key["revokedAt"] else "active"
+        typer.echo(
+            f"{key['id']}  blm_{key['prefix']}_…  {state:<8} {key['name']}  "
+            f"[{', '.join(key['scopes'])}]  last used {key['lastUsedAt'] or 'never'}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key at once."""
+    from sqlalchemy import select
+
+    from bloomer_ai.auth.errors import ApiKeyNotFound
+    from bloomer_ai.kit.time import utcnow
+    from bloomer_ai.models import ApiKey
+
+    parsed = _parse_uuid(key_id, "key")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> str:
+        key = await session.scalar(select(ApiKey).where(ApiKey.id == parsed))
+        if key is None:
+            raise ApiKeyNotFound(f"No API key with id {parsed}.")
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+        return str(key.name)
+
+    name = _run_in_session(settings, target, action)
+    typer.echo(f"revoked key {parsed} ({name})")
 
 
 # --- openapi --------------------------------------------------------------------------------

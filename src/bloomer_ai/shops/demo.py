@@ -7,21 +7,23 @@ screenshots look the same on every machine.
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.config import Settings
 from bloomer_ai.db.tenancy import bind_shop
-from bloomer_ai.models import Customer, Order, OrderItem, Shop
+from bloomer_ai.kit.time import utcnow
+from bloomer_ai.models import ApiKey, AuthSession, Customer, Order, OrderItem, Shop, User
 from bloomer_ai.shops.service import add_member, create_shop
 from bloomer_ai.users.service import create_user, find_user_by_email
 
 DEMO_SHOP_NAME = "Bloom & Co (demo)"
 DEMO_USER_EMAIL = "owner@demo.bloomer.test"
+DEMO_KEY_NAME = "demo (serve --demo)"
 FIRST_NAMES = [
     "Anna",
     "Bram",
@@ -89,9 +91,46 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> DemoCredential
         user_email=user.email,
         created=created,
     )
-    for hook in DEMO_CREDENTIAL_HOOKS:
-        credentials.extras.update(await hook(session, settings, shop, user))
+    credentials.extras.update(await _issue_demo_credentials(session, settings, shop, user))
     return credentials
+
+
+async def _issue_demo_credentials(
+    session: AsyncSession, settings: Settings, shop: Shop, user: User
+) -> dict[str, str]:
+    """A fresh API key (older demo keys revoked) and a database-strategy session token.
+
+    Secrets are shown once, so every start issues new ones.
+    """
+    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.auth.authenticator import Authenticator
+    from bloomer_ai.auth.scopes import ALL_SCOPES
+
+    bind_shop(session.sync_session, shop.id)
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    issued = await create_api_key(
+        session,
+        shop_id=shop.id,
+        name=DEMO_KEY_NAME,
+        scopes=sorted(ALL_SCOPES),
+        pepper=Authenticator(settings).pepper,
+        expires_in_days=30,
+    )
+    token = f"demo-{secrets.token_urlsafe(32)}"
+    session.add(
+        AuthSession(session_token=token, user_id=user.id, expires=utcnow() + timedelta(days=7))
+    )
+    await session.flush()
+    return {
+        "API key (all scopes)": issued.secret,
+        "Try it": f"curl -H 'Authorization: Bearer {issued.secret}' {{base}}/api/ai/me",
+        "Sign-in token (NextAuth database session, 7 days)": token,
+        "As the web app": f"curl -b 'next-auth.session-token={token}' {{base}}/api/ai/me",
+    }
 
 
 async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
@@ -156,10 +195,6 @@ def describe_demo(credentials: DemoCredentials, host: str, port: int) -> str:
         f"Ready?     curl {base}/readyz",
     ]
     for label, value in credentials.extras.items():
-        lines.append(f"{label}: {value}")
+        lines.append(f"{label}:\n    {value.replace('{base}', base)}")
     lines.append("")
     return "\n".join(lines)
-
-
-# Later domains (API keys, sign-in tokens) add credentials to the demo printout here.
-DEMO_CREDENTIAL_HOOKS: list[Any] = []

@@ -1,0 +1,85 @@
+"""Every /api/ai route (and the /api/lilli alias) declares auth and a rate limit.
+
+The inventory is read from the app's own route table, so a route added tomorrow is
+checked without anyone remembering to add it here.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from bloomer_ai.auth.dependencies import Access
+
+PROTECTED_PREFIXES = ("/api/ai", "/api/lilli")
+
+
+def _access_of(route: APIRoute) -> list[Access]:
+    found: list[Access] = []
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if isinstance(dependant.call, Access):
+            found.append(dependant.call)
+        stack.extend(dependant.dependencies)
+    return found
+
+
+def all_routes(app: Any) -> list[Any]:
+    # FastAPI keeps included routers lazily; this yields the effective routes (full paths,
+    # router dependencies merged). Private, so test_inventory_is_not_empty guards it.
+    from fastapi.routing import _iter_included_route_candidates
+
+    return list(_iter_included_route_candidates(app.routes))
+
+
+def protected_routes(app: Any) -> list[tuple[str, APIRoute]]:
+    routes = []
+    for route in all_routes(app):
+        if isinstance(route, APIRoute) and route.path.startswith(PROTECTED_PREFIXES):
+            for method in sorted(route.methods):
+                routes.append((method, route))
+    return routes
+
+
+def test_inventory_is_not_empty(app):
+    paths = {route.path for _, route in protected_routes(app)}
+    assert "/api/ai/me" in paths
+    assert "/api/ai/keys" in paths
+
+
+def test_every_protected_route_declares_auth_and_a_rate_limit(app):
+    missing = []
+    for method, route in protected_routes(app):
+        accesses = _access_of(route)
+        if not accesses:
+            missing.append(f"{method} {route.path}: no Access dependency")
+            continue
+        for access in accesses:
+            if not access.kinds or access.group is None:
+                missing.append(f"{method} {route.path}: no principal kind or rate-limit group")
+    assert missing == []
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+async def test_every_protected_route_is_401_without_credentials(app, client):
+    failures = []
+    for method, route in protected_routes(app):
+        response = await client.request(method, _fill(route.path), json={})
+        if response.status_code != 401:
+            failures.append(f"{method} {route.path} → {response.status_code}")
+        elif response.json()["error"]["code"] != "unauthorized":
+            failures.append(f"{method} {route.path}: wrong error body")
+    assert failures == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+async def test_operations_routes_stay_open(client, path):
+    assert (await client.get(path)).status_code == 200
