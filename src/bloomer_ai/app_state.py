@@ -9,11 +9,13 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
+from bloomer_ai.agent.dependencies import provider_from_settings
 from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.config import Settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
 from bloomer_ai.ratelimit.policy import build_rate_limiter
+from bloomer_ai.routing.service import RuleSetCache
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -29,11 +31,14 @@ async def open_resources(
     app.state.session_factory = make_session_factory(engine)
     app.state.authenticator = Authenticator(settings)
     app.state.rate_limiter = build_rate_limiter(settings.ratelimit)
+    app.state.ai_provider = provider_from_settings(settings)
+    app.state.routing_cache = RuleSetCache()
     warn_about_process_local_limits(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield {}
     finally:
+        await app.state.ai_provider.aclose()
         await engine.dispose()
 
 

@@ -11,12 +11,14 @@ checked at flush time: they must belong to the bound shop.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
-from bloomer_ai.models.base import ShopScoped
+from bloomer_ai.models.base import Base, ShopScoped
 
 SHOP_ID_KEY = "bloomer_shop_id"
 UNSCOPED_OPTION = "unscoped"
@@ -39,10 +41,26 @@ def bound_shop_id(session: Session) -> uuid.UUID | None:
 
 
 def _touches_shop_scoped(state: ORMExecuteState) -> bool:
-    return any(
+    if any(
         mapper.class_ is not None and issubclass(mapper.class_, ShopScoped)
         for mapper in state.all_mappers
+    ):
+        return True
+    # all_mappers holds only the top-level entities: look into joins, subqueries and CTEs too.
+    scoped_tables = {
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if mapper.class_ is not None and issubclass(mapper.class_, ShopScoped)
+    }
+    tables = find_tables(
+        cast(ClauseElement, state.statement),
+        check_columns=True,
+        include_aliases=True,
+        include_joins=True,
+        include_selects=True,
+        include_crud=True,
     )
+    return any(table in scoped_tables for table in tables)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -1,20 +1,26 @@
 """All ORM models, imported here so Alembic and the mappers see every table."""
 
+from bloomer_ai.models.agent import AgentConversation, AgentMessage
 from bloomer_ai.models.api_key import ApiKey
 from bloomer_ai.models.base import Base, ShopScoped
 from bloomer_ai.models.customer import Customer
 from bloomer_ai.models.order import Order, OrderItem
+from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
 from bloomer_ai.models.user import AuthSession, User
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
+    "AgentConversation",
+    "AgentMessage",
     "ApiKey",
     "AuthSession",
     "Base",
     "Customer",
     "Order",
     "OrderItem",
+    "OrderRoutingRule",
+    "RoutingRuleSetVersion",
     "Shop",
     "ShopMember",
     "ShopScoped",

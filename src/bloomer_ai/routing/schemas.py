@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field, JsonValue, model_validator
+
+from bloomer_ai.kit.schemas import InputSchema, Schema
+
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class RuleCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=100, ge=-1_000_000, le=1_000_000, description="Lower runs first.")
+    conditions: JsonValue = Field(description="A JsonLogic expression over the order context.")
+    action: dict[str, JsonValue] = Field(description="What to suggest when the rule matches.")
+    enabled: bool = True
+    stop_on_match: bool = False
+
+
+class RuleUpdate(InputSchema):
+    """PATCH: only the fields sent change; none of them may be null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    conditions: JsonValue = None
+    action: dict[str, JsonValue] | None = None
+    enabled: bool | None = None
+    stop_on_match: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> RuleUpdate:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class RuleRead(Schema):
+    id: uuid.UUID
+    name: str
+    priority: int
+    conditions: Any
+    action: dict[str, Any]
+    enabled: bool
+    stop_on_match: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderItemInput(InputSchema):
+    product_type: str = Field(min_length=1, max_length=40)
+    sku: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    quantity: int = Field(default=1, ge=1, le=100_000)
+    unit_price: int = Field(default=0, ge=0, description="Minor units.")
+
+
+class EvaluateRequest(InputSchema):
+    """Either ``orderId`` (an order of the shop) or an order-like body."""
+
+    order_id: str | None = None
+    customer_id: str | None = None
+    items: list[OrderItemInput] | None = Field(default=None, max_length=500)
+    delivery_zone: str | None = Field(default=None, max_length=64)
+    delivery_date: date | None = None
+    delivery_time: str | None = Field(default=None, pattern=HHMM_PATTERN)
+    total: int | None = Field(default=None, ge=0, description="Minor units; default: items.")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    source: str | None = Field(default=None, max_length=20)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    shop_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EvaluateRequest:
+        order_fields = self.model_fields_set - {"order_id", "shop_id"}
+        if self.order_id is not None and order_fields:
+            raise ValueError("send either orderId or order fields, not both")
+        if self.order_id is None and self.items is None:
+            raise ValueError("send orderId, or an order with items")
+        return self
+
+
+class ConditionCheck(Schema):
+    path: str
+    value: Any
+    held: bool
+
+
+class RuleExplanationRead(Schema):
+    rule_id: str
+    outcome: str
+    decided_by: str | None
+    checked: list[ConditionCheck]
+    error: str | None
+
+
+class EvaluateResponse(Schema):
+    suggested_route: dict[str, Any] | None
+    matched_rule_ids: list[str]
+    evaluated_rules: int
+    explain: list[RuleExplanationRead] | None = None

@@ -1,0 +1,337 @@
+"""Routing rules: CRUD with validation, and read-only evaluation against compiled rules.
+
+Compiled rule sets are cached per process and shop together with the shop's rule-set
+version; every rule change bumps that version in the same transaction, so each process
+recompiles on its next evaluation after a change (no timers, no stale rules).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bloomer_ai.kit.ids import parse_id
+from bloomer_ai.kit.pagination import PageParams, fetch_page
+from bloomer_ai.models import Customer, Order, OrderItem, OrderRoutingRule, RoutingRuleSetVersion
+from bloomer_ai.models.shop import Shop
+from bloomer_ai.routing.errors import CustomerNotFound, InvalidRule, OrderNotFound, RuleNotFound
+from bloomer_ai.routing.rule_index import CompiledRuleSet, Evaluation, RuleSpec
+from bloomer_ai.routing.schemas import EvaluateRequest, RuleCreate, RuleUpdate
+from bloomer_ai.routing.validation import validate_action, validate_rule_conditions
+
+# Customer segments, from the customer's earlier orders (documented in docs/routing.md).
+VIP_ORDER_COUNT = 10
+LAPSED_AFTER = timedelta(days=180)
+
+
+# --- CRUD ----------------------------------------------------------------------------------
+
+
+def _check_rule(conditions: Any, action: Any) -> None:
+    faults = [*validate_rule_conditions(conditions), *validate_action(action)]
+    if faults:
+        raise InvalidRule(
+            details=[
+                {"field": fault.path, "message": fault.message, "type": "invalid_rule"}
+                for fault in faults
+            ]
+        )
+
+
+async def _bump_version(session: AsyncSession, shop_id: uuid.UUID) -> None:
+    statement = (
+        insert(RoutingRuleSetVersion)
+        .values(shop_id=shop_id, version=1)
+        .on_conflict_do_update(
+            index_elements=[RoutingRuleSetVersion.shop_id],
+            set_={"version": RoutingRuleSetVersion.version + 1},
+        )
+    )
+    await session.execute(statement)
+
+
+async def get_rule(session: AsyncSession, rule_id: str) -> OrderRoutingRule:
+    parsed = parse_id(rule_id)
+    rule = (
+        await session.scalar(select(OrderRoutingRule).where(OrderRoutingRule.id == parsed))
+        if parsed
+        else None
+    )
+    if rule is None:
+        raise RuleNotFound()
+    return rule
+
+
+async def list_rules(
+    session: AsyncSession, params: PageParams
+) -> tuple[Sequence[OrderRoutingRule], str | None]:
+    return await fetch_page(session, select(OrderRoutingRule), OrderRoutingRule.id, params)
+
+
+async def create_rule(
+    session: AsyncSession, shop_id: uuid.UUID, data: RuleCreate
+) -> OrderRoutingRule:
+    _check_rule(data.conditions, data.action)
+    rule = OrderRoutingRule(
+        shop_id=shop_id,
+        name=data.name,
+        priority=data.priority,
+        conditions=data.conditions,
+        action=data.action,
+        enabled=data.enabled,
+        stop_on_match=data.stop_on_match,
+    )
+    session.add(rule)
+    await session.flush()
+    await _bump_version(session, shop_id)
+    await session.refresh(rule)
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, shop_id: uuid.UUID, rule_id: str, data: RuleUpdate
+) -> OrderRoutingRule:
+    rule = await get_rule(session, rule_id)
+    changes = data.model_dump(exclude_unset=True)
+    conditions = changes.get("conditions", rule.conditions)
+    action = changes.get("action", rule.action)
+    if "conditions" in changes or "action" in changes:
+        _check_rule(conditions, action)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    rule.updated_at = datetime.now(UTC)
+    await session.flush()
+    await _bump_version(session, shop_id)
+    await session.refresh(rule)
+    return rule
+
+
+async def delete_rule(session: AsyncSession, shop_id: uuid.UUID, rule_id: str) -> None:
+    rule = await get_rule(session, rule_id)
+    await session.delete(rule)
+    await session.flush()
+    await _bump_version(session, shop_id)
+
+
+# --- compiled rule sets --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CachedRuleSet:
+    version: int
+    rules: CompiledRuleSet
+
+
+class RuleSetCache:
+    """Per-process compiled rule sets, valid while the shop's version is unchanged."""
+
+    def __init__(self) -> None:
+        self._by_shop: dict[uuid.UUID, _CachedRuleSet] = {}
+
+    async def rule_set(self, session: AsyncSession, shop_id: uuid.UUID) -> CompiledRuleSet:
+        version = await session.scalar(select(RoutingRuleSetVersion.version)) or 0
+        cached = self._by_shop.get(shop_id)
+        if cached is not None and cached.version == version:
+            return cached.rules
+        rows = (await session.scalars(select(OrderRoutingRule))).all()
+        compiled = CompiledRuleSet(
+            RuleSpec(
+                id=str(row.id),
+                priority=row.priority,
+                created_at=row.created_at,
+                conditions=row.conditions,
+                action=row.action,
+                stop_on_match=row.stop_on_match,
+                enabled=row.enabled,
+            )
+            for row in rows
+        )
+        self._by_shop[shop_id] = _CachedRuleSet(version, compiled)
+        return compiled
+
+
+# --- order context -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    timezone: str
+    currency: str
+
+
+async def _shop_facts(session: AsyncSession, shop_id: uuid.UUID) -> ShopFacts:
+    row = (
+        await session.execute(select(Shop.timezone, Shop.currency).where(Shop.id == shop_id))
+    ).one()
+    return ShopFacts(row.timezone, row.currency)
+
+
+async def _customer_context(
+    session: AsyncSession, customer_id: uuid.UUID, before: datetime | None
+) -> dict[str, Any]:
+    statement = select(func.count(Order.id), func.max(Order.placed_at)).where(
+        Order.customer_id == customer_id
+    )
+    if before is not None:
+        statement = statement.where(Order.placed_at < before)
+    count, last_placed = (await session.execute(statement)).one()
+    return customer_segment(int(count), last_placed, before or datetime.now(UTC))
+
+
+def customer_segment(
+    order_count: int, last_placed: datetime | None, now: datetime
+) -> dict[str, Any]:
+    if order_count == 0:
+        segment = "new"
+    elif order_count >= VIP_ORDER_COUNT:
+        segment = "vip"
+    elif last_placed is not None and now - last_placed > LAPSED_AFTER:
+        segment = "lapsed"
+    else:
+        segment = "regular"
+    return {"segment": segment, "orderCount": order_count, "isNew": order_count == 0}
+
+
+def _when(
+    delivery_date: date | None, delivery_time: str | None, timezone: str, now: datetime
+) -> tuple[int, int]:
+    local_now = now.astimezone(ZoneInfo(timezone))
+    weekday = delivery_date.isoweekday() if delivery_date else local_now.isoweekday()
+    hour = int(delivery_time[:2]) if delivery_time else local_now.hour
+    return weekday, hour
+
+
+def build_context(
+    *,
+    items: Sequence[Mapping[str, Any]],
+    delivery_zone: str | None,
+    delivery_date: date | None,
+    delivery_time: str | None,
+    total: int | None,
+    currency: str,
+    source: str,
+    tags: Sequence[str],
+    customer: Mapping[str, Any] | None,
+    timezone: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The order context rules read (fields listed in validation.ORDER_CONTEXT_FIELDS)."""
+    weekday, hour = _when(delivery_date, delivery_time, timezone, now)
+    return {
+        "deliveryZone": delivery_zone,
+        "deliveryDate": delivery_date.isoformat() if delivery_date else None,
+        "deliveryTime": delivery_time,
+        "total": total
+        if total is not None
+        else sum(int(item["unitPrice"]) * int(item["quantity"]) for item in items),
+        "currency": currency,
+        "source": source,
+        "items": list(items),
+        "customer": dict(customer) if customer is not None else None,
+        "tags": list(tags),
+        "weekday": weekday,
+        "hour": hour,
+    }
+
+
+async def context_from_request(
+    session: AsyncSession, shop_id: uuid.UUID, request: EvaluateRequest, now: datetime
+) -> dict[str, Any]:
+    shop = await _shop_facts(session, shop_id)
+    if request.order_id is not None:
+        return await _context_of_stored_order(session, request.order_id, shop, now)
+    customer = None
+    if request.customer_id is not None:
+        customer_id = parse_id(request.customer_id)
+        exists = (
+            await session.scalar(select(Customer.id).where(Customer.id == customer_id))
+            if customer_id
+            else None
+        )
+        if exists is None or customer_id is None:
+            raise CustomerNotFound()
+        customer = await _customer_context(session, customer_id, None)
+    items = [
+        {
+            "productType": item.product_type,
+            "sku": item.sku,
+            "quantity": item.quantity,
+            "unitPrice": item.unit_price,
+            "name": item.name,
+        }
+        for item in request.items or []
+    ]
+    return build_context(
+        items=items,
+        delivery_zone=request.delivery_zone,
+        delivery_date=request.delivery_date,
+        delivery_time=request.delivery_time,
+        total=request.total,
+        currency=request.currency or shop.currency,
+        source=request.source or "web",
+        tags=request.tags or [],
+        customer=customer,
+        timezone=shop.timezone,
+        now=now,
+    )
+
+
+async def _context_of_stored_order(
+    session: AsyncSession, order_id: str, shop: ShopFacts, now: datetime
+) -> dict[str, Any]:
+    parsed = parse_id(order_id)
+    order = await session.scalar(select(Order).where(Order.id == parsed)) if parsed else None
+    if order is None:
+        raise OrderNotFound()
+    rows = (await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all()
+    customer = (
+        await _customer_context(session, order.customer_id, order.placed_at)
+        if order.customer_id
+        else None
+    )
+    items = [
+        {
+            "productType": row.product_type,
+            "sku": row.sku,
+            "quantity": row.quantity,
+            "unitPrice": row.unit_price_minor,
+            "name": row.name,
+        }
+        for row in rows
+    ]
+    return build_context(
+        items=items,
+        delivery_zone=order.delivery_zone,
+        delivery_date=order.delivery_date,
+        delivery_time=order.delivery_time,
+        total=order.total_minor,
+        currency=order.currency,
+        source=order.source,
+        tags=order.tags,
+        customer=customer,
+        timezone=shop.timezone,
+        now=now,
+    )
+
+
+async def evaluate(
+    session: AsyncSession,
+    cache: RuleSetCache,
+    shop_id: uuid.UUID,
+    request: EvaluateRequest,
+    *,
+    explain: bool,
+    now: datetime | None = None,
+) -> Evaluation:
+    """Match an order against the shop's enabled rules. Reads only; writes nothing."""
+    context = await context_from_request(session, shop_id, request, now or datetime.now(UTC))
+    rule_set = await cache.rule_set(session, shop_id)
+    return rule_set.evaluate(context, explain=explain)

@@ -1,0 +1,332 @@
+"""The operator commands, run as a user runs them: the installed ``bloomer-ai`` in a subprocess.
+
+These commands commit to the run's database (outside the per-test rollback), so every name
+and e-mail address is unique.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from bloomer_ai.db.urls import libpq_url
+
+BLOOMER_AI = Path(sys.executable).parent / "bloomer-ai"
+UNREACHABLE_URL = "postgresql://u:sekret@127.0.0.1:1/db"
+
+# Variables of the outer environment that would change what the commands do.
+_SETTINGS_PREFIXES = (
+    "DATABASE_URL",
+    "BLOOMER_DATA_DIR",
+    "ENVIRONMENT",
+    "NEXTAUTH_SECRET",
+    "AUTH_SECRET",
+    "API_KEY_PEPPER",
+    "LOG_",
+    "AI_",
+)
+
+
+def run_cli(
+    *args: str, cwd: Path, database: str | None, **env_overrides: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
+    env["ENVIRONMENT"] = "test"
+    if database is not None:
+        env["DATABASE_URL"] = database
+    env.update(env_overrides)
+    return subprocess.run(
+        [str(BLOOMER_AI), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.strip() == ""
+    return lines[0]
+
+
+def one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    payload = json.loads(lines[0])
+    assert isinstance(payload, dict)
+    return payload
+
+
+@pytest.fixture(scope="module")
+def db_url(database_url: URL) -> str:
+    return libpq_url(database_url)
+
+
+@pytest.fixture
+def cli_dir(tmp_path: Path) -> Path:
+    # An empty folder: no .env file to read, nothing embedded to find.
+    return tmp_path
+
+
+def query(db_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db_url) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def create_shop(db_url: str, cli_dir: Path) -> str:
+    result = run_cli(
+        "shops", "create", "--name", unique("Shop"), "--json", cwd=cli_dir, database=db_url
+    )
+    return str(one_json_object(result)["id"])
+
+
+# --- shops --------------------------------------------------------------------------------
+
+
+def test_shops_create_prints_one_json_object(db_url: str, cli_dir: Path) -> None:
+    name = unique("Bloemen CLI")
+    result = run_cli(
+        "shops",
+        "create",
+        "--name",
+        name,
+        "--country",
+        "NL",
+        "--timezone",
+        "Europe/Amsterdam",
+        "--json",
+        cwd=cli_dir,
+        database=db_url,
+    )
+    shop = one_json_object(result)
+    shop_id = uuid.UUID(shop["id"])
+    assert shop["name"] == name
+    assert shop["country"] == "NL"
+    assert shop["timezone"] == "Europe/Amsterdam"
+    rows = query(db_url, "select name, country, timezone from shops where id = %s", shop_id)
+    assert rows == [(name, "NL", "Europe/Amsterdam")]
+
+
+def test_shops_create_without_json_prints_a_sentence(db_url: str, cli_dir: Path) -> None:
+    name = unique("Plain")
+    result = run_cli("shops", "create", "--name", name, cwd=cli_dir, database=db_url)
+    assert result.returncode == 0, result.stderr
+    assert name in result.stdout
+    assert result.stdout.startswith("created shop ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "mention"),
+    [
+        ("--timezone", "Europe/Atlantis", "time zone"),
+        ("--timezone", "../../etc/passwd", "time zone"),
+        ("--country", "XX", "country"),
+        ("--country", "Netherlands", "country"),
+    ],
+)
+def test_shops_create_refuses_bad_input_in_one_line(
+    db_url: str, cli_dir: Path, option: str, value: str, mention: str
+) -> None:
+    name = unique("Refused")
+    result = run_cli("shops", "create", "--name", name, option, value, cwd=cli_dir, database=db_url)
+    line = assert_one_line_failure(result)
+    assert mention in line.lower()
+    assert query(db_url, "select count(*) from shops where name = %s", name) == [(0,)]
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+def test_users_create_as_owner_of_a_shop(db_url: str, cli_dir: Path) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    email = f"{unique('owner')}@example.test"
+    result = run_cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "Olga Owner",
+        "--shop",
+        shop_id,
+        "--role",
+        "owner",
+        "--json",
+        cwd=cli_dir,
+        database=db_url,
+    )
+    user = one_json_object(result)
+    user_id = uuid.UUID(user["id"])
+    assert user["email"] == email
+    assert user["shopId"] == shop_id
+    assert user["role"] == "owner"
+    members = query(
+        db_url, "select shop_id::text, role from shop_members where user_id = %s", user_id
+    )
+    assert members == [(shop_id, "owner")]
+
+
+def test_users_create_refuses_a_duplicate_email(db_url: str, cli_dir: Path) -> None:
+    email = f"{unique('dup')}@example.test"
+    first = run_cli("users", "create", "--email", email, "--json", cwd=cli_dir, database=db_url)
+    one_json_object(first)
+    again = run_cli(
+        "users", "create", "--email", email.upper(), "--json", cwd=cli_dir, database=db_url
+    )
+    line = assert_one_line_failure(again)
+    assert "e-mail" in line or "email" in line
+    assert query(db_url, "select count(*) from users where lower(email) = %s", email) == [(1,)]
+
+
+def test_users_create_refuses_an_unknown_shop_and_keeps_nothing(db_url: str, cli_dir: Path) -> None:
+    email = f"{unique('orphan')}@example.test"
+    result = run_cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--shop",
+        str(uuid.uuid4()),
+        "--role",
+        "owner",
+        cwd=cli_dir,
+        database=db_url,
+    )
+    line = assert_one_line_failure(result)
+    assert "shop" in line.lower()
+    # One transaction: the user created before the shop check was rolled back.
+    assert query(db_url, "select count(*) from users where email = %s", email) == [(0,)]
+
+
+def test_users_create_refuses_a_malformed_shop_id(db_url: str, cli_dir: Path) -> None:
+    email = f"{unique('badid')}@example.test"
+    result = run_cli(
+        "users", "create", "--email", email, "--shop", "not-an-id", cwd=cli_dir, database=db_url
+    )
+    assert "shop" in assert_one_line_failure(result)
+    assert query(db_url, "select count(*) from users where email = %s", email) == [(0,)]
+
+
+def test_users_create_refuses_an_unknown_role(db_url: str, cli_dir: Path) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    email = f"{unique('role')}@example.test"
+    result = run_cli(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--shop",
+        shop_id,
+        "--role",
+        "emperor",
+        cwd=cli_dir,
+        database=db_url,
+    )
+    assert "role" in assert_one_line_failure(result).lower()
+    assert query(db_url, "select count(*) from users where email = %s", email) == [(0,)]
+
+
+def test_users_create_refuses_an_invalid_email(db_url: str, cli_dir: Path) -> None:
+    result = run_cli("users", "create", "--email", "not-an-address", cwd=cli_dir, database=db_url)
+    assert "e-mail" in assert_one_line_failure(result)
+
+
+# --- configuration and database failures --------------------------------------------------
+
+
+def test_unreachable_database_is_one_line_without_the_password(cli_dir: Path) -> None:
+    result = run_cli("shops", "create", "--name", "Nowhere", cwd=cli_dir, database=UNREACHABLE_URL)
+    line = assert_one_line_failure(result)
+    assert "127.0.0.1:1" in line
+    assert "sekret" not in result.stderr
+    assert "sekret" not in result.stdout
+
+
+def test_db_upgrade_on_an_unreachable_database_is_one_line(cli_dir: Path) -> None:
+    result = run_cli("db", "upgrade", cwd=cli_dir, database=UNREACHABLE_URL)
+    line = assert_one_line_failure(result)
+    assert "127.0.0.1:1" in line
+    assert "sekret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://root:sekret@db.internal/bloomer", "not a url", "postgresql://u:sekret@h:5432"],
+)
+def test_malformed_database_url_is_one_line(cli_dir: Path, url: str) -> None:
+    result = run_cli("shops", "create", "--name", "Nowhere", cwd=cli_dir, database=url)
+    line = assert_one_line_failure(result)
+    assert "DATABASE_URL" in line
+    assert "sekret" not in result.stderr
+
+
+@pytest.fixture
+def empty_db_url(database_url: URL) -> Iterator[str]:
+    """A database on the same server without any schema."""
+    name = f"bloomer_cli_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield libpq_url(database_url.set(database=name))
+    finally:
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_database_without_the_schema_is_one_line(empty_db_url: str, cli_dir: Path) -> None:
+    email = f"{unique('noschema')}@example.test"
+    result = run_cli("users", "create", "--email", email, cwd=cli_dir, database=empty_db_url)
+    line = assert_one_line_failure(result)
+    assert "db upgrade" in line
+    # Neither the SQL nor its parameters reach the terminal.
+    assert email not in result.stderr
+    assert "SELECT" not in result.stderr
+
+
+def test_production_with_a_placeholder_secret_is_one_line(db_url: str, cli_dir: Path) -> None:
+    result = run_cli(
+        "shops",
+        "create",
+        "--name",
+        unique("Prod"),
+        cwd=cli_dir,
+        database=db_url,
+        ENVIRONMENT="production",
+        NEXTAUTH_SECRET="nx-9f2c41d7a8e3b6c5d4e1f0a9b8c7d6e5",
+        API_KEY_PEPPER="change-me-4711",
+        VOICE_WEBHOOK_SECRET="whsec_dm9pY2Utd2ViaG9vay1zZWNyZXQtcHJvZA==",
+        SUPPORT_WEBHOOK_SECRET="whsec_c3VwcG9ydC13ZWJob29rLXNlY3JldC1wcm9k",
+        CAMPAIGN_CALLBACK_SECRET="whsec_Y2FtcGFpZ24tY2FsbGJhY2stc2VjcmV0LXBy",
+    )
+    line = assert_one_line_failure(result)
+    assert "API_KEY_PEPPER" in line
+    assert "4711" not in result.stderr
+    assert "nx-9f2c41d7" not in result.stderr
+
+
+def test_a_cli_error_never_prints_a_traceback_for_a_missing_option(cli_dir: Path) -> None:
+    result = run_cli("shops", "create", cwd=cli_dir, database=UNREACHABLE_URL)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "--name" in result.stderr

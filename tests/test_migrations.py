@@ -1,0 +1,121 @@
+"""Migrations: one head, a clean round trip on a fresh database, and no drift from the models."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import URL
+
+from bloomer_ai.db.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
+from bloomer_ai.db.urls import libpq_url
+from bloomer_ai.models import Base
+
+
+@pytest.fixture
+def fresh_database(database_url: URL) -> Iterator[URL]:
+    """An empty database on the run's server, dropped afterwards."""
+    name = f"bloomer_migrations_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url.set(database=name)
+    finally:
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def public_tables(url: URL) -> set[str]:
+    with psycopg.connect(libpq_url(url)) as connection:
+        rows = connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'public'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def current_revision(url: URL) -> str | None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def model_tables() -> set[str]:
+    return set(Base.metadata.tables)
+
+
+def test_there_is_a_single_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = script.get_heads()
+    assert len(heads) == 1, f"several heads: {heads}; merge them"
+    # Every revision is reachable from the head (no orphaned branch).
+    revisions = list(script.walk_revisions())
+    assert revisions
+    assert revisions[-1].down_revision is None
+
+
+def test_migration_files_are_named_by_date_and_slug() -> None:
+    files = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert files
+    for name in files:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+\.py", name), name
+
+
+def test_upgrade_downgrade_upgrade_on_a_fresh_database(fresh_database: URL) -> None:
+    assert public_tables(fresh_database) == set()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    upgrade(fresh_database)
+    assert current_revision(fresh_database) == head
+    assert public_tables(fresh_database) == model_tables() | {"alembic_version"}
+
+    downgrade(fresh_database, "base")
+    assert current_revision(fresh_database) is None
+    assert public_tables(fresh_database) <= {"alembic_version"}
+    with psycopg.connect(libpq_url(fresh_database)) as connection:
+        types = connection.execute(
+            "select typname from pg_type t join pg_namespace n on n.oid = t.typnamespace "
+            "where n.nspname = 'public' and t.typtype = 'e'"
+        ).fetchall()
+    assert types == []  # no enum type left behind to break the next upgrade
+
+    upgrade(fresh_database)
+    assert current_revision(fresh_database) == head
+    assert public_tables(fresh_database) == model_tables() | {"alembic_version"}
+
+
+def test_upgrade_twice_is_a_no_op(fresh_database: URL) -> None:
+    upgrade(fresh_database)
+    upgrade(fresh_database)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(fresh_database) == head
+
+
+def test_models_and_migrations_do_not_drift(fresh_database: URL) -> None:
+    upgrade(fresh_database)
+    engine = create_engine(fresh_database, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "target_metadata": Base.metadata}
+            )
+            diff = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], "models differ from migrations; autogenerate a migration:\n" + "\n".join(
+        map(str, diff)
+    )
+
+
+def test_the_run_database_is_at_head(database_url: URL) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(database_url) == head

@@ -1,0 +1,177 @@
+"""Operations endpoints: liveness, readiness, metrics, offline docs, the OpenAPI command."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import APIRouter
+from httpx import ASGITransport, AsyncClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+from bloomer_ai.config import Settings
+from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.errors import NotFound
+from bloomer_ai.kit.http import JsonRoute
+from bloomer_ai.main import create_app
+
+BLOOMER_AI = Path(sys.executable).parent / "bloomer-ai"
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(prefix="/ops-test", route_class=JsonRoute)
+
+    @router.get("/x/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        if item_id.startswith("missing"):
+            raise NotFound()
+        return {"id": item_id}
+
+    return router
+
+
+def request_count(metrics_text: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != "bloomer_http_requests":
+            continue
+        for sample in family.samples:
+            if sample.name == "bloomer_http_requests_total" and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+async def test_healthz_answers_ok(client: AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_answers_200_when_the_database_is_up(client: AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+async def test_readyz_answers_503_in_the_error_shape_when_the_database_is_down(
+    settings: Settings,
+) -> None:
+    down = DatabaseTarget(make_url("postgresql+psycopg://u:sekret@127.0.0.1:1/db"), embedded=False)
+    app = create_app(settings, database=down)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        ready = await client.get("/readyz")
+        alive = await client.get("/healthz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["error"]["code"] == "service_unavailable"
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert "sekret" not in ready.text
+    assert ready.headers.get("x-request-id")
+    # Liveness does not depend on the database.
+    assert alive.status_code == 200
+
+
+@pytest.fixture
+async def metrics_client(app: Any) -> AsyncIterator[AsyncClient]:
+    app.include_router(metrics_router())
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+
+
+async def test_metrics_count_requests_by_route_template_and_status(
+    metrics_client: AsyncClient,
+) -> None:
+    template = "/ops-test/x/{item_id}"
+    before = (await metrics_client.get("/metrics")).text
+    ok_before = request_count(before, method="GET", route=template, status="200")
+    missing_before = request_count(before, method="GET", route=template, status="404")
+
+    raw_ids = [f"item-{uuid.uuid4().hex}" for _ in range(2)]
+    for raw_id in raw_ids:
+        assert (await metrics_client.get(f"/ops-test/x/{raw_id}")).status_code == 200
+    missing_id = f"missing-{uuid.uuid4().hex}"
+    assert (await metrics_client.get(f"/ops-test/x/{missing_id}")).status_code == 404
+    unrouted = f"/no-route-{uuid.uuid4().hex}"
+    assert (await metrics_client.get(unrouted)).status_code == 404
+
+    response = await metrics_client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    assert "bloomer_http_requests_total" in after
+    assert request_count(after, method="GET", route=template, status="200") == ok_before + 2
+    assert request_count(after, method="GET", route=template, status="404") == missing_before + 1
+    assert 'route="/ops-test/x/{item_id}"' in after
+    # Raw paths never become labels (unbounded cardinality, and ids are data).
+    for raw in [*raw_ids, missing_id, unrouted]:
+        assert raw not in after
+    assert "bloomer_http_request_duration_seconds" in after
+
+
+async def test_docs_are_served_from_local_assets(client: AsyncClient) -> None:
+    for page in ("/docs", "/redoc"):
+        response = await client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), page
+        assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+        scripts = [a for a in assets if a.endswith(".js")]
+        assert scripts, f"{page} references no script"
+        if page == "/docs":
+            assert any(a.endswith(".css") for a in assets)
+        for asset in assets:
+            assert asset.startswith("/"), asset
+            fetched = await client.get(asset)
+            assert fetched.status_code == 200, asset
+            assert len(fetched.content) > 100, asset
+
+    schema = await client.get("/openapi.json")
+    assert schema.status_code == 200
+    assert "/healthz" in schema.json()["paths"]
+
+
+def test_openapi_command_prints_the_document(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "BLOOMER_DATA_DIR"}
+    }
+    env["ENVIRONMENT"] = "test"
+    result = subprocess.run(
+        [str(BLOOMER_AI), "openapi"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["openapi"].startswith("3.")
+    assert {"/healthz", "/readyz"} <= set(document["paths"])
+    assert document["info"]["title"]
+    # It needs no database: nothing was created in the working folder.
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_database_url_in_this_module_is_unreachable() -> None:
+    # Guard for the 503 test above: port 1 must really refuse connections here.
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        assert sock.connect_ex(("127.0.0.1", 1)) != 0
