@@ -69,12 +69,17 @@ def _settings() -> Settings:
     return settings
 
 
-def _database(settings: Settings) -> DatabaseTarget:
+def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
     try:
         target = resolve_database(settings.db)
         check_connection(target)
     except (EmbeddedDatabaseError, DatabaseUnavailable, ValueError) as exc:
         fail(str(exc))
+    if target.embedded and migrate:
+        # The embedded default is ours to keep current: every command works on a fresh folder.
+        from bloomer_ai.db.migrate import upgrade
+
+        upgrade(target.url)
     return target
 
 
@@ -133,13 +138,10 @@ def serve(
     """Run the API server (and, on the embedded database, an in-process job worker)."""
     import uvicorn
 
-    from bloomer_ai.db.migrate import upgrade
     from bloomer_ai.main import create_app
 
     settings = _settings()
     target = _database(settings)
-    if target.embedded:
-        upgrade(target.url)
     if demo:
         from bloomer_ai.shops.demo import describe_demo, seed_demo
 
@@ -170,7 +172,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from bloomer_ai.db.migrate import upgrade
 
     settings = _settings()
-    target = _database(settings)
+    target = _database(settings, migrate=False)
     upgrade(target.url, revision)
     typer.echo(f"database at {revision} ({target.description})")
 

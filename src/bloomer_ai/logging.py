@@ -30,7 +30,8 @@ REDACTION_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Phone numbers: +31 6 1234 5678, (415) 555-0100, 0612345678 … seven or more digits.
     (re.compile(r"(?<![\w.-])\+?\(?\d[\d\s().-]{6,}\d(?![\w-])"), "[PHONE]"),
 ]
-_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# Digit runs that are not phone numbers: IPv4 addresses and ISO dates.
+_NOT_A_PHONE = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\d{4}-\d{2}-\d{2})$")
 REDACTED = "[REDACTED]"
 
 
@@ -44,8 +45,8 @@ def redact_text(text: str) -> str:
 
 
 def _mask_phone(match: re.Match[str]) -> str:
-    # Addresses such as 127.0.0.1 look like digit runs too; they are not personal data.
-    return match.group(0) if _IPV4.match(match.group(0)) else "[PHONE]"
+    # Addresses such as 127.0.0.1 and dates look like digit runs too; they are not personal.
+    return match.group(0) if _NOT_A_PHONE.match(match.group(0)) else "[PHONE]"
 
 
 def _redact_value(key: str | None, value: Any) -> Any:

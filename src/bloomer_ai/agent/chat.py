@@ -1,17 +1,19 @@
 """A chat turn end to end, and where its transactions begin and end.
 
-A turn spans a provider call that may take many seconds, so it is three short units of
-work on the shop's session instead of one long request transaction:
+A turn spans a provider call that may take many seconds, so it is not one request
+transaction:
 
-1. check the request, store the user's message, read config and history — committed
-   *before* the provider is asked, so a provider failure (502/504) or a client that goes
-   away never loses the user's message, and no database connection is held while the
-   provider thinks;
+1. in the request's session: check the request, store the user's message, read config
+   and history — then commit, *before* the provider is asked, so a provider failure
+   (502/504) or a client that goes away never loses the user's message, and no database
+   connection is held while the provider thinks;
 2. the provider call (its order look-ups each run in their own short read);
-3. store the assistant's reply in one insert: whole, or marked ``incomplete`` when a
-   stream was cut off.
+3. store the assistant's reply in one insert: for a JSON answer in the request's unit of
+   work (committed before the response is sent); for a stream in a unit of work of its
+   own when the stream ends — whole, or marked ``incomplete`` when it was cut off.
 
-The service functions inside never commit; the ``unit_of_work`` blocks here do.
+The service functions inside never commit; the commit after step 1 and the
+``unit_of_work`` blocks here do.
 """
 
 from __future__ import annotations
@@ -55,19 +57,30 @@ class ChatRunner:
         self._provider = provider
         self._limits = limits
 
-    async def reply(self, principal: Principal, body: ChatRequest) -> ChatReply:
-        """The whole reply as one JSON answer."""
-        turn = await self._begin(principal, body)
+    async def reply(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest
+    ) -> ChatReply:
+        """The whole reply as one JSON answer; ``session`` is the request's."""
+        turn = await self._begin(session, principal, body)
         with _provider_errors(turn, self._provider.name):
             text = await self._provider.complete(turn.history, self._shop_context(turn))
-        message_id = new_id()
-        await self._store_reply(turn, message_id, text, ended_by=None)
-        return ChatReply(reply=text, conversation_id=turn.conversation_id, message_id=message_id)
+        message = await service.record_reply(
+            session,
+            turn.shop_id,
+            conversation_id=turn.conversation_id,
+            message_id=new_id(),
+            content=text,
+            complete=True,
+            metadata=self._reply_metadata(ended_by=None),
+        )
+        return ChatReply(reply=text, conversation_id=turn.conversation_id, message_id=message.id)
 
-    async def stream(self, principal: Principal, body: ChatRequest) -> ReplyStream:
+    async def stream(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest
+    ) -> ReplyStream:
         """The reply as server-sent events. The first piece is awaited here, so a provider
         that fails before saying anything still gets a proper 502/504 answer."""
-        turn = await self._begin(principal, body)
+        turn = await self._begin(session, principal, body)
         pieces = aiter(self._provider.stream(turn.history, self._shop_context(turn)))
         with _provider_errors(turn, self._provider.name):
             try:
@@ -93,10 +106,13 @@ class ChatRunner:
             close=lambda: _close(pieces),
         )
 
-    async def _begin(self, principal: Principal, body: ChatRequest) -> PreparedTurn:
-        async with unit_of_work(self._factory, shop_id=principal.shop_id) as session:
-            turn = await service.begin_turn(session, principal, body, self._limits)
-        # Committed: the user's message is stored whatever the provider does next.
+    async def _begin(
+        self, session: AsyncSession, principal: Principal, body: ChatRequest
+    ) -> PreparedTurn:
+        turn = await service.begin_turn(session, principal, body, self._limits)
+        # Committed now: the user's message is kept whatever the provider does next, and
+        # the connection goes back to the pool while the provider thinks.
+        await session.commit()
         return turn
 
     def _shop_context(self, turn: PreparedTurn) -> ShopContext:
@@ -117,12 +133,17 @@ class ChatRunner:
             find_order=find_order,
         )
 
-    async def _store_reply(
-        self, turn: PreparedTurn, message_id: uuid.UUID, content: str, *, ended_by: str | None
-    ) -> None:
+    def _reply_metadata(self, *, ended_by: str | None) -> dict[str, Any]:
         metadata: dict[str, Any] = {"provider": self._provider.name}
         if ended_by is not None:
             metadata["endedBy"] = ended_by
+        return metadata
+
+    async def _store_reply(
+        self, turn: PreparedTurn, message_id: uuid.UUID, content: str, *, ended_by: str | None
+    ) -> None:
+        """The streamed reply, after the request's session is gone: a unit of work of its own."""
+        metadata = self._reply_metadata(ended_by=ended_by)
         async with unit_of_work(self._factory, shop_id=turn.shop_id) as session:
             await service.record_reply(
                 session,

@@ -80,12 +80,12 @@ def wants_event_stream(request: Request) -> bool:
 
 
 async def chat(
-    body: ChatRequest, principal: Chatter, request: Request, runner: Runner
+    body: ChatRequest, principal: Chatter, session: ShopSession, request: Request, runner: Runner
 ) -> ChatReply | Response:
     """Ask Lilli; the conversation is created when none is named."""
     if wants_event_stream(request):
-        return await runner.stream(principal, body)
-    return await runner.reply(principal, body)
+        return await runner.stream(session, principal, body)
+    return await runner.reply(session, principal, body)
 
 
 for _router, _path in ((router, "/agent"), (lilli_router, "/chat")):

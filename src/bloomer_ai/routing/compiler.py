@@ -23,6 +23,7 @@ into source code: every piece is an ordinary closure.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any, Final
 
 from bloomer_ai.routing.jsonlogic import (
     MAX_SAFE_INTEGER,
+    MIN_SAFE_INTEGER,
     OPERATIONS,
     SCOPED_OPERATIONS,
     UNDEFINED,
@@ -85,9 +87,9 @@ class _Node:
     # A plain `var` with a literal path: its keys and the value when absent.
     var_keys: tuple[str, ...] | None = None
     var_not_found: Any = None
-    # "Is this `var` (one or two keys) a string in `members`" (negated: not in); `fn`
-    # answers whenever the value is not a string. Lets `and` and loops test it inline.
-    text_match: tuple[tuple[str, ...], Any, frozenset[str], bool] | None = None
+    # A test of a `var` of one or two keys against a literal, which `and` and loops
+    # over items can run inline (see _field_test).
+    field_test: _FieldTest | None = None
     # `{"+": [{"var": "accumulator"}, {"var": "current.<path>"}]}`: the <path> keys and
     # whether the accumulator comes first, so `reduce` can sum without building contexts.
     sums_current: tuple[tuple[str, ...], bool] | None = None
@@ -200,13 +202,111 @@ def _top_key(node: _Node) -> tuple[str, Any] | None:
     return None
 
 
-# --- equality --------------------------------------------------------------------------
+# --- field tests -----------------------------------------------------------------------
+#
+# Most routing conditions read one field and compare it with a literal: a zone name, a
+# total, a segment, a time of day. Such a condition compiles to a *field test*: when the
+# value has the literal's own kind, Python's comparison is JavaScript's; any other kind
+# of value takes the exact JsonLogic path. `and`, `some`, `all` and `none` read the
+# field of a field test inline, saving a call for every rule and every item.
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldTest:
+    keys: tuple[str, ...]  # one or two keys
+    not_found: Any
+    fast_types: tuple[type, type]  # kinds of value `check` answers for
+    check: Predicate  # a C-level callable where possible (set lookup, partial compare)
+    negate: bool
+    slow: Predicate  # the answer for any other kind of value
+    members: frozenset[Any] | None  # when `check` is membership: tested inline
 
 
 def _fast_number(value: Any) -> bool:
     # Below 2**53 a Python comparison with any int or float gives the double's answer.
     kind = type(value)
-    return (kind is int or kind is float) and -MAX_SAFE_INTEGER < value < MAX_SAFE_INTEGER
+    return (kind is int or kind is float) and MIN_SAFE_INTEGER < value < MAX_SAFE_INTEGER
+
+
+def _field_test(
+    subject: _Node,
+    fast_types: tuple[type, type],
+    check: Predicate,
+    slow: Predicate,
+    *,
+    negate: bool = False,
+    members: frozenset[Any] | None = None,
+) -> _Node:
+    """A boolean test of `subject`: `check(value)` (or `value in members`) when the value
+    is of `fast_types`, else `slow(value)`. A `var` of one or two keys is read inline."""
+    read = subject.fn
+    keys, not_found = subject.var_keys, subject.var_not_found
+    kind_a, kind_b = fast_types
+    test: Predicate
+    if keys is not None and len(keys) == 1 and members is not None:
+        (key,) = keys
+
+        # The commonest routing condition: {"==": [{"var": "deliveryZone"}, "north"]}.
+        def top_key_in(data: Any) -> bool:
+            value = data.get(key, not_found) if type(data) is dict else read(data)
+            kind = type(value)
+            if kind is kind_a or kind is kind_b:
+                return (value in members) is not negate
+            return slow(value)
+
+        test = top_key_in
+    elif keys is not None and len(keys) == 1:
+        (key,) = keys
+
+        def top_key_check(data: Any) -> bool:
+            value = data.get(key, not_found) if type(data) is dict else read(data)
+            kind = type(value)
+            if kind is kind_a or kind is kind_b:
+                return check(value) is not negate
+            return slow(value)
+
+        test = top_key_check
+    elif keys is not None and len(keys) == 2:
+        first, second = keys
+
+        # {"==": [{"var": "customer.segment"}, "vip"]}
+        def nested_key_check(data: Any) -> bool:
+            inner = data.get(first) if type(data) is dict else None
+            value = inner.get(second, not_found) if type(inner) is dict else read(data)
+            kind = type(value)
+            if kind is kind_a or kind is kind_b:
+                return check(value) is not negate
+            return slow(value)
+
+        test = nested_key_check
+    else:
+
+        def value_check(data: Any) -> bool:
+            value = read(data)
+            kind = type(value)
+            if kind is kind_a or kind is kind_b:
+                return check(value) is not negate
+            return slow(value)
+
+        test = value_check
+    node = _Node(test, boolean=True)
+    if keys is not None and len(keys) <= 2:
+        node.field_test = _FieldTest(keys, not_found, fast_types, check, negate, slow, members)
+    return node
+
+
+_TEXT: Final = (str, str)
+_NUMBER: Final = (int, float)
+_BOOLEAN: Final = (bool, bool)
+# `a OP b` is `b SWAPPED a`: a literal on the right of `<` is a literal on the left of `>`.
+_SWAPPED: Final = {operator.lt: operator.gt, operator.le: operator.ge}
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+# --- equality --------------------------------------------------------------------------
 
 
 def _simple_literal(node: _Node) -> bool:
@@ -232,109 +332,38 @@ def _equality(loose: bool, negate: bool) -> Builder:
                 )
             return _Node(lambda data: slow_equals(left_fn(data), right_fn(data)), boolean=True)
         subject, literal = (left, right.value) if _simple_literal(right) else (right, left.value)
+        if literal is None:
+            read = subject.fn
+            if loose:  # `x == null` holds for null and undefined only
+                return _Node(lambda data: (read(data) in _NULLISH) is not negate, boolean=True)
+            return _Node(lambda data: (read(data) is None) is not negate, boolean=True)
+
+        def otherwise(value: Any) -> bool:
+            # Only a string `===` a string (and so on); `==` converts other kinds.
+            return (loose and js_loose_equals(value, literal)) is not negate
+
         if type(literal) is str:
-            text = literal
-
-            def loosely_equals(value: Any) -> bool:
-                return js_loose_equals(value, text)
-
-            # Only a string `===` a string; `==` also converts other kinds of value.
-            return _text_test(subject, frozenset({text}), loosely_equals if loose else None, negate)
-        test = _equals_literal(subject.fn, literal, loose)
-        if negate:
-            return _Node(lambda data: not test(data), boolean=True)
-        return _Node(test, boolean=True)
+            members = frozenset({literal})
+            return _field_test(
+                subject, _TEXT, members.__contains__, otherwise, negate=negate, members=members
+            )
+        if type(literal) is bool:
+            check = functools.partial(operator.is_, literal)
+            return _field_test(subject, _BOOLEAN, check, otherwise, negate=negate)
+        check = functools.partial(operator.eq, literal)
+        return _field_test(subject, _NUMBER, check, otherwise, negate=negate)
 
     return build
 
 
-def _equals_literal(read: Evaluator, literal: Any, loose: bool) -> Predicate:
-    """`value == literal` (or `===`) for a number, boolean or null literal."""
-    if type(literal) is bool:
-
-        def is_boolean(data: Any) -> bool:
-            value = read(data)
-            if type(value) is bool:
-                return value is literal
-            return loose and js_loose_equals(value, literal)
-
-        return is_boolean
-    if literal is None:
-        if loose:  # `x == null` holds for null and undefined only
-            return lambda data: read(data) in _NULLISH
-        return lambda data: read(data) is None
-
-    def is_number(data: Any) -> bool:
-        value = read(data)
-        kind = type(value)
-        if kind is int or kind is float:
-            return bool(value == literal)
-        return loose and js_loose_equals(value, literal)
-
-    return is_number
-
-
 _NULLISH: Final = (None, UNDEFINED)  # `in` on a tuple compares identity first
-
-
-def _text_test(
-    subject: _Node,
-    members: frozenset[str],
-    slow: Predicate | None,
-    negate: bool,
-) -> _Node:
-    """`subject` is a string in `members` (`==`/`===` a string, `in` a list of strings).
-
-    A value that is not a string goes to `slow` (loose equality), or is no member.
-    """
-    read = subject.fn
-    keys, not_found = subject.var_keys, subject.var_not_found
-
-    def otherwise(value: Any) -> bool:
-        return (slow is not None and slow(value)) is not negate
-
-    test: Predicate
-    if keys is not None and len(keys) == 1:
-        (key,) = keys
-
-        # The commonest routing condition: {"==": [{"var": "deliveryZone"}, "north"]}.
-        def top_key_is_member(data: Any) -> bool:
-            value = data.get(key, not_found) if type(data) is dict else read(data)
-            if type(value) is str:
-                return (value in members) is not negate
-            return otherwise(value)
-
-        test = top_key_is_member
-    elif keys is not None and len(keys) == 2:
-        first, second = keys
-
-        def nested_key_is_member(data: Any) -> bool:
-            inner = data.get(first) if type(data) is dict else None
-            value = inner.get(second, not_found) if type(inner) is dict else read(data)
-            if type(value) is str:
-                return (value in members) is not negate
-            return otherwise(value)
-
-        test = nested_key_is_member
-    else:
-
-        def is_member(data: Any) -> bool:
-            value = read(data)
-            if type(value) is str:
-                return (value in members) is not negate
-            return otherwise(value)
-
-        test = is_member
-    node = _Node(test, boolean=True)
-    if keys is not None and len(keys) <= 2:
-        node.text_match = (keys, not_found, members, negate)
-    return node
 
 
 # --- ordering --------------------------------------------------------------------------
 
 
 def _orderable_literal(node: _Node) -> bool:
+    # Against an ASCII string, Python's code-point order is JavaScript's UTF-16 order.
     value = node.value
     return node.constant and (_fast_number(value) or (type(value) is str and value.isascii()))
 
@@ -356,65 +385,27 @@ def _ordering(strict: bool, swapped: bool) -> Builder:
             return None
         left, right = reversed(operands) if swapped else operands
         if _orderable_literal(right):
-            test = _compare_with_literal(left.fn, right.value, python_compare, js_compare, False)
-            return _Node(test, boolean=True)
+            literal = right.value
+
+            def value_first(value: Any) -> bool:
+                return js_compare(value, literal)
+
+            check = functools.partial(_SWAPPED[python_compare], literal)
+            kinds = _TEXT if type(literal) is str else _NUMBER
+            return _field_test(left, kinds, check, value_first)
         if _orderable_literal(left):
-            test = _compare_with_literal(right.fn, left.value, python_compare, js_compare, True)
-            return _Node(test, boolean=True)
+            literal = left.value
+
+            def literal_first(value: Any) -> bool:
+                return js_compare(literal, value)
+
+            check = functools.partial(python_compare, literal)
+            kinds = _TEXT if type(literal) is str else _NUMBER
+            return _field_test(right, kinds, check, literal_first)
         left_fn, right_fn = left.fn, right.fn
         return _Node(lambda data: js_compare(left_fn(data), right_fn(data)), boolean=True)
 
     return build
-
-
-def _compare_with_literal(
-    read: Evaluator,
-    literal: Any,
-    python_compare: Callable[[Any, Any], bool],
-    js_compare: Callable[[Any, Any], bool],
-    literal_first: bool,
-) -> Predicate:
-    """`value < literal` (or `literal < value`), by Python's comparison when types allow.
-
-    Two numbers, or two ASCII strings, order the same in Python and in JavaScript.
-    """
-    if type(literal) is str:
-        if literal_first:
-
-            def text_after(data: Any) -> bool:
-                value = read(data)
-                if type(value) is str and value.isascii():
-                    return python_compare(literal, value)
-                return js_compare(literal, value)
-
-            return text_after
-
-        def text_before(data: Any) -> bool:
-            value = read(data)
-            if type(value) is str and value.isascii():
-                return python_compare(value, literal)
-            return js_compare(value, literal)
-
-        return text_before
-    if literal_first:
-
-        def number_after(data: Any) -> bool:
-            value = read(data)
-            kind = type(value)
-            if kind is int or kind is float:
-                return python_compare(literal, value)
-            return js_compare(literal, value)
-
-        return number_after
-
-    def number_before(data: Any) -> bool:
-        value = read(data)
-        kind = type(value)
-        if kind is int or kind is float:
-            return python_compare(value, literal)
-        return js_compare(value, literal)
-
-    return number_before
 
 
 def _between(
@@ -425,22 +416,22 @@ def _between(
     js_compare: Callable[[Any, Any], bool],
 ) -> _Node:
     first_fn, middle_fn, last_fn = first.fn, middle.fn, last.fn
-    if _orderable_literal(first) and _orderable_literal(last):
+    if (
+        _orderable_literal(first)
+        and _orderable_literal(last)
+        and (type(first.value) is str) == (type(last.value) is str)
+    ):
         low, high = first.value, last.value
-        texts = type(low) is str and type(high) is str
-        numbers = type(low) is not str and type(high) is not str
+        kinds = _TEXT if type(low) is str else _NUMBER
 
         # {"<=": ["09:00", {"var": "deliveryTime"}, "12:00"]}: a delivery window.
-        def within(data: Any) -> bool:
-            value = middle_fn(data)
-            kind = type(value)
-            if (texts and kind is str and value.isascii()) or (
-                numbers and (kind is int or kind is float)
-            ):
-                return python_compare(low, value) and python_compare(value, high)
+        def within(value: Any) -> bool:
+            return python_compare(low, value) and python_compare(value, high)
+
+        def within_js(value: Any) -> bool:
             return js_compare(low, value) and js_compare(value, high)
 
-        return _Node(within, boolean=True)
+        return _field_test(middle, kinds, within, within_js)
 
     def between(data: Any) -> bool:
         low, value, high = first_fn(data), middle_fn(data), last_fn(data)
@@ -467,10 +458,7 @@ def _build_in(nodes: list[_Node]) -> _Node | None:
     needle_fn, haystack_fn = needle.fn, haystack.fn
     members = haystack.value
     if haystack.constant and type(members) is list and all(map(_set_member, members)):
-        if all(type(member) is str for member in members):
-            # `in` on an array is `indexOf`, i.e. `===`: only a string equals a string.
-            return _text_test(needle, frozenset(members), None, False)
-        return _Node(_in_members(needle_fn, members), boolean=True)
+        return _in_literal_list(needle, members)
     if haystack.constant and type(members) is str and members:
         text = members
 
@@ -482,41 +470,54 @@ def _build_in(nodes: list[_Node]) -> _Node | None:
 
         return _Node(in_text, boolean=True)
     if needle.constant and type(needle.value) is str:
-        word = needle.value
-
-        # {"in": ["vip", {"var": "tags"}]}: a list member, or a substring of a string.
-        def contains_word(data: Any) -> bool:
-            container = haystack_fn(data)
-            kind = type(container)
-            if kind is list:
-                return word in container  # for a string needle Python's == is JS's ===
-            if kind is str:
-                return container != "" and word in container
-            return False
-
-        return _Node(contains_word, boolean=True)
+        return _Node(_contains_word(haystack, needle.value), boolean=True)
     return _Node(lambda data: js_in(needle_fn(data), haystack_fn(data)), boolean=True)
 
 
-def _in_members(read: Evaluator, members: list[Any]) -> Predicate:
-    # {"in": [{"var": "weekday"}, [6, 7]]}: strict membership, by the needle's type.
+def _in_literal_list(needle: _Node, members: list[Any]) -> _Node:
+    # `in` on an array is `indexOf`, i.e. `===`: a value can only equal its own kind.
     texts = frozenset(member for member in members if type(member) is str)
     numbers = frozenset(member for member in members if type(member) in (int, float))
     booleans = frozenset(member for member in members if type(member) is bool)
     has_null = None in members
 
-    def is_member(data: Any) -> bool:
-        value = read(data)
+    def other_kinds(value: Any) -> bool:
         kind = type(value)
-        if kind is int or kind is float:
-            return value in numbers
         if kind is str:
             return value in texts
+        if kind is int or kind is float:
+            return value in numbers
         if kind is bool:
             return value in booleans
         return value is None and has_null
 
-    return is_member
+    if len(texts) == len(members) or not numbers:
+        # {"in": [{"var": "deliveryZone"}, ["north", "east"]]}
+        return _field_test(needle, _TEXT, texts.__contains__, other_kinds, members=texts)
+    # {"in": [{"var": "weekday"}, [6, 7]]}
+    return _field_test(needle, _NUMBER, numbers.__contains__, other_kinds)
+
+
+def _contains_word(haystack: _Node, word: str) -> Predicate:
+    """{"in": ["vip", {"var": "tags"}]}: a member of a list, or a substring of a string."""
+    read = haystack.fn
+    top = _top_key(haystack)
+    key, not_found = top if top is not None else ("", None)
+
+    def contains_word(data: Any) -> bool:
+        container: Any
+        if top is not None and type(data) is dict:
+            container = data.get(key, not_found)
+        else:
+            container = read(data)
+        kind = type(container)
+        if kind is list:
+            return word in container  # for a string needle Python's == is JS's ===
+        if kind is str:
+            return container != "" and word in container
+        return False
+
+    return contains_word
 
 
 # --- logic -----------------------------------------------------------------------------
@@ -557,20 +558,29 @@ def _chain_all(fns: tuple[Predicate, ...]) -> Predicate:
     return all_true
 
 
-def _gated(
-    text_match: tuple[tuple[str, ...], Any, frozenset[str], bool],
-    fallback: Predicate,
-    rest: Predicate,
-) -> Predicate:
-    """An `and` whose first part is a string test of a top-level key, run inline."""
-    (key,), not_found, members, negate = text_match
+def _gated(gate: _FieldTest, fallback: Predicate, rest: Predicate) -> Predicate:
+    """An `and` that starts with a field test of a top-level key, run inline."""
+    (key,) = gate.keys
+    not_found, negate, check, members = gate.not_found, gate.negate, gate.check, gate.members
+    kind_a, kind_b = gate.fast_types
+    if members is not None:
+        # {"and": [{"==": [{"var": "deliveryZone"}, "north"]}, ...]}: most orders stop here.
+        def gated_membership(data: Any) -> bool:
+            if type(data) is dict:
+                value = data.get(key, not_found)
+                kind = type(value)
+                if kind is kind_a or kind is kind_b:
+                    return (value in members) is not negate and rest(data)
+            return fallback(data) and rest(data)
 
-    # {"and": [{"==": [{"var": "deliveryZone"}, "north"]}, ...]}: most orders stop here.
+        return gated_membership
+
     def gated(data: Any) -> bool:
         if type(data) is dict:
             value = data.get(key, not_found)
-            if type(value) is str:
-                return (value in members) is not negate and rest(data)
+            kind = type(value)
+            if kind is kind_a or kind is kind_b:
+                return check(value) is not negate and rest(data)
         return fallback(data) and rest(data)
 
     return gated
@@ -580,8 +590,8 @@ def _build_and(nodes: list[_Node]) -> _Node:
     if nodes and all(node.boolean for node in nodes):
         # Every part yields a bool, so Python's `and` returns the deciding value as well.
         ordered = _cheapest_first(nodes)
-        gate = ordered[0].text_match
-        if len(ordered) >= 2 and gate is not None and len(gate[0]) == 1:
+        gate = ordered[0].field_test
+        if len(ordered) >= 2 and gate is not None and len(gate.keys) == 1:
             rest = _chain_all(tuple(node.fn for node in ordered[1:]))
             return _Node(_gated(gate, ordered[0].fn, rest), boolean=True)
         return _Node(_chain_all(tuple(node.fn for node in ordered)), boolean=True)
@@ -656,6 +666,9 @@ def _build_not(nodes: list[_Node]) -> _Node | None:
         return None
     (operand,) = operands
     fn = operand.fn
+    if operand.var_keys is not None:
+        # {"!": {"var": "customer.isNew"}}
+        return _field_test(operand, _BOOLEAN, operator.not_, lambda value: not truthy(value))
     if operand.boolean:
         return _Node(lambda data: not fn(data), boolean=True)
     return _Node(lambda data: not truthy(fn(data)), boolean=True)
@@ -667,6 +680,8 @@ def _build_double_not(nodes: list[_Node]) -> _Node | None:
         return None
     (operand,) = operands
     fn = operand.fn
+    if operand.var_keys is not None:
+        return _field_test(operand, _BOOLEAN, bool, truthy)
     if operand.boolean:
         return _Node(fn, boolean=True)
     return _Node(lambda data: truthy(fn(data)), boolean=True)
@@ -675,18 +690,12 @@ def _build_double_not(nodes: list[_Node]) -> _Node | None:
 # --- collections -----------------------------------------------------------------------
 
 
-def _source(node: _Node) -> Evaluator:
-    """Reads the collection; a top-level `var` (say `items`) is read inline."""
+def _source(node: _Node) -> tuple[str | None, Any, Evaluator]:
+    """How a collection is read: (top-level key to read inline or None, default, reader)."""
     top = _top_key(node)
     if top is None:
-        return node.fn
-    key, not_found = top
-    read = node.fn
-
-    def read_top_key(data: Any) -> Any:
-        return data.get(key, not_found) if type(data) is dict else read(data)
-
-    return read_top_key
+        return None, None, node.fn
+    return top[0], top[1], node.fn
 
 
 def _item_test(node: _Node) -> Predicate:
@@ -696,100 +705,112 @@ def _item_test(node: _Node) -> Predicate:
     return lambda item: truthy(fn(item))
 
 
-def _some_item_field_in(
-    source: Evaluator, test: Predicate, text_match: tuple[Any, Any, frozenset[str], bool]
-) -> Predicate:
-    """`some` over items testing one field against strings, without a call per item."""
-    (key,), not_found, members, negate = text_match
+def _any_item(source_node: _Node, body: _Node) -> Predicate:
+    """`some`: whether the body holds for an item; a field test runs without a call."""
+    source_key, source_default, read_source = _source(source_node)
+    test = _item_test(body)
+    field = body.field_test
+    if field is None or len(field.keys) != 1:
+
+        def some(data: Any) -> bool:
+            if source_key is not None and type(data) is dict:
+                items = data.get(source_key, source_default)
+            else:
+                items = read_source(data)
+            return type(items) is list and any(map(test, items))
+
+        return some
+    (key,) = field.keys
+    not_found, check, negate = field.not_found, field.check, field.negate
+    kind_a, kind_b = field.fast_types
 
     # {"some": [{"var": "items"}, {"==": [{"var": "productType"}, "wreath"]}]}
-    def some_item_field_in(data: Any) -> bool:
-        items = source(data)
+    def some_item_field(data: Any) -> bool:
+        if source_key is not None and type(data) is dict:
+            items = data.get(source_key, source_default)
+        else:
+            items = read_source(data)
         if type(items) is not list:
             return False
         for item in items:
             if type(item) is dict:
                 value = item.get(key, not_found)
-                if type(value) is str:
-                    if (value in members) is not negate:
+                kind = type(value)
+                if kind is kind_a or kind is kind_b:
+                    if check(value) is not negate:
                         return True
                     continue
             if test(item):
                 return True
         return False
 
-    return some_item_field_in
+    return some_item_field
 
 
-def _every_item_field_in(
-    source: Evaluator, test: Predicate, text_match: tuple[Any, Any, frozenset[str], bool]
-) -> Predicate:
-    """`all` over items testing one field against strings, without a call per item."""
-    (key,), not_found, members, negate = text_match
+def _every_item(source_node: _Node, body: _Node) -> Predicate:
+    """`all`: false for an empty array, as JsonLogic defines it."""
+    source_key, source_default, read_source = _source(source_node)
+    test = _item_test(body)
+    field = body.field_test
+    if field is None or len(field.keys) != 1:
 
-    def every_item_field_in(data: Any) -> bool:
-        items = source(data)
+        def every(data: Any) -> bool:
+            if source_key is not None and type(data) is dict:
+                items = data.get(source_key, source_default)
+            else:
+                items = read_source(data)
+            return type(items) is list and len(items) > 0 and all(map(test, items))
+
+        return every
+    (key,) = field.keys
+    not_found, check, negate = field.not_found, field.check, field.negate
+    kind_a, kind_b = field.fast_types
+
+    def every_item_field(data: Any) -> bool:
+        if source_key is not None and type(data) is dict:
+            items = data.get(source_key, source_default)
+        else:
+            items = read_source(data)
         if type(items) is not list or not items:
-            return False  # all() of an empty array is false in JsonLogic
+            return False
         for item in items:
             if type(item) is dict:
                 value = item.get(key, not_found)
-                if type(value) is str:
-                    if (value in members) is negate:
+                kind = type(value)
+                if kind is kind_a or kind is kind_b:
+                    if check(value) is negate:
                         return False
                     continue
             if not test(item):
                 return False
         return True
 
-    return every_item_field_in
+    return every_item_field
 
 
 def _build_collection(kind: str) -> Builder:
     def build(nodes: list[_Node]) -> _Node:
         source_node, body = _first_two(nodes)
-        source = _source(source_node)
-        test = _item_test(body)
-        one_field = body.text_match if body.text_match and len(body.text_match[0]) == 1 else None
         if kind == "some":
-            if one_field is not None:
-                return _Node(_some_item_field_in(source, test, one_field), boolean=True)
-
-            def some(data: Any) -> bool:
-                items = source(data)
-                return type(items) is list and any(map(test, items))
-
-            return _Node(some, boolean=True)
+            return _Node(_any_item(source_node, body), boolean=True)
         if kind == "all":
-            if one_field is not None:
-                return _Node(_every_item_field_in(source, test, one_field), boolean=True)
-
-            def every(data: Any) -> bool:
-                items = source(data)  # all() of an empty array is false in JsonLogic
-                return type(items) is list and len(items) > 0 and all(map(test, items))
-
-            return _Node(every, boolean=True)
+            return _Node(_every_item(source_node, body), boolean=True)
         if kind == "none":
-            if one_field is not None:
-                any_item = _some_item_field_in(source, test, one_field)
-                return _Node(lambda data: not any_item(data), boolean=True)
-
-            def none(data: Any) -> bool:
-                items = source(data)
-                return type(items) is not list or not any(map(test, items))
-
-            return _Node(none, boolean=True)
+            any_item = _any_item(source_node, body)
+            return _Node(lambda data: not any_item(data), boolean=True)
+        read_source = source_node.fn
         if kind == "filter":
+            test = _item_test(body)
 
             def keep(data: Any) -> list[Any]:
-                items = source(data)
+                items = read_source(data)
                 return [item for item in items if test(item)] if type(items) is list else []
 
             return _Node(keep)
         transform = body.fn
 
         def transform_each(data: Any) -> list[Any]:
-            items = source(data)
+            items = read_source(data)
             return [transform(item) for item in items] if type(items) is list else []
 
         return _Node(transform_each)
@@ -800,12 +821,12 @@ def _build_collection(kind: str) -> Builder:
 def _build_reduce(nodes: list[_Node]) -> _Node:
     source_node, body = _first_two(nodes)
     initial = nodes[2] if len(nodes) > 2 else _constant(None)
-    source, step, initial_fn = _source(source_node), body.fn, initial.fn
     if body.sums_current is not None:
-        return _Node(_reduce_sum(source, initial_fn, *body.sums_current))
+        return _Node(_reduce_sum(source_node, initial, *body.sums_current))
+    read_source, step, initial_fn = source_node.fn, body.fn, initial.fn
 
     def reduce(data: Any) -> Any:
-        items = source(data)
+        items = read_source(data)
         accumulator = initial_fn(data)
         if type(items) is not list:
             return accumulator
@@ -822,34 +843,55 @@ def _build_reduce(nodes: list[_Node]) -> _Node:
     return _Node(reduce)
 
 
+# Sums of ints this small are exact in a double too, so Python's int addition is
+# JavaScript's; anything larger takes the exact `+` operation, step by step. The bounds
+# are single-digit Python ints: comparing with 2**53 itself costs a big-int compare.
+_SMALL_MAX: Final = (1 << 30) - 1
+_SMALL_MIN: Final = -_SMALL_MAX
+_QUICK_START_MAX: Final = 1 << 52
+_QUICK_START_MIN: Final = -_QUICK_START_MAX
+_QUICK_ITEMS: Final = 1 << 21
+
+
 def _reduce_sum(
-    source: Evaluator, initial_fn: Evaluator, keys: tuple[str, ...], accumulator_first: bool
+    source_node: _Node, initial: _Node, keys: tuple[str, ...], accumulator_first: bool
 ) -> Evaluator:
     """`reduce` adding a field of each item to the accumulator: a plain loop."""
     add = OPERATIONS["+"]
     read_field = _getter(keys, None)
+    source_key, source_default, read_source = _source(source_node)
+    field_key = keys[0] if len(keys) == 1 else None
+    initial_fn = initial.fn
 
-    # {"reduce": [{"var": "items"}, {"+": [{"var": "accumulator"},
-    #                                      {"var": "current.quantity"}]}, 0]}
+    # {"reduce": [{"var": "items"},
+    #             {"+": [{"var": "accumulator"}, {"var": "current.quantity"}]}, 0]}
     def reduce_sum(data: Any) -> Any:
-        items = source(data)
+        if source_key is not None and type(data) is dict:
+            items = data.get(source_key, source_default)
+        else:
+            items = read_source(data)
         accumulator = initial_fn(data)
         if type(items) is not list:
             return accumulator
-        for item in items:
-            value = read_field(item)
-            if (
-                type(accumulator) is int
-                and type(value) is int
-                and -MAX_SAFE_INTEGER <= accumulator <= MAX_SAFE_INTEGER
-                and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-            ):
+        done = 0
+        if (
+            type(accumulator) is int
+            and _QUICK_START_MIN < accumulator < _QUICK_START_MAX
+            and len(items) < _QUICK_ITEMS
+        ):
+            for item in items:
+                if field_key is not None and type(item) is dict:
+                    value = item.get(field_key)
+                else:
+                    value = read_field(item)
+                if type(value) is not int or not _SMALL_MIN <= value <= _SMALL_MAX:
+                    break
                 accumulator += value
-                if not -MAX_SAFE_INTEGER <= accumulator <= MAX_SAFE_INTEGER:
-                    accumulator = float(accumulator)
-                continue
+                done += 1
+        for item in items[done:] if done < len(items) else ():
             # {"var": "accumulator"} reads an undefined accumulator as null.
             previous = None if accumulator is UNDEFINED else accumulator
+            value = read_field(item)
             accumulator = add(data, [previous, value] if accumulator_first else [value, previous])
         return accumulator
 
@@ -871,11 +913,10 @@ def _build_plus(nodes: list[_Node]) -> _Node | None:
         if (
             type(first) is int
             and type(second) is int
-            and -MAX_SAFE_INTEGER <= first <= MAX_SAFE_INTEGER
-            and -MAX_SAFE_INTEGER <= second <= MAX_SAFE_INTEGER
+            and _SMALL_MIN <= first <= _SMALL_MAX
+            and _SMALL_MIN <= second <= _SMALL_MAX
         ):
-            total = first + second
-            return total if -MAX_SAFE_INTEGER <= total <= MAX_SAFE_INTEGER else float(total)
+            return first + second
         return add(data, [first, second])
 
     node = _Node(plus)

@@ -69,6 +69,7 @@ UNDEFINED: Final[Any] = _Undefined()
 # Integers in this range are exactly representable as doubles, so Python int arithmetic
 # on them gives JavaScript's answers; anything larger is handled as a float.
 MAX_SAFE_INTEGER: Final = 2**53
+MIN_SAFE_INTEGER: Final = -(2**53)
 _NAN: Final = math.nan
 
 Operation = Callable[[Any, list[Any]], Any]
@@ -98,7 +99,7 @@ def normalize_number(value: float) -> int | float:
     """An integral double as a Python int (so results read `3`, not `3.0`); -0 stays a float."""
     if (
         value.is_integer()
-        and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        and MIN_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
         and (value != 0 or math.copysign(1.0, value) > 0)
     ):
         return int(value)
@@ -106,7 +107,7 @@ def normalize_number(value: float) -> int | float:
 
 
 def _int_result(value: int) -> int | float:
-    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(value)
+    return value if MIN_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(value)
 
 
 def _string_to_number(text: str) -> int | float:
@@ -160,7 +161,7 @@ def _to_integer_or_infinity(value: Any) -> int | float:
 
 def _number_to_string(value: int | float) -> str:
     """ECMAScript Number::toString: shortest round-trip digits, JavaScript's layout."""
-    if type(value) is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+    if type(value) is int and MIN_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
         return str(value)
     number = float(value)
     if number != number:
