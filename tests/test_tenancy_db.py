@@ -382,3 +382,28 @@ async def test_same_shop_link_is_accepted(
         session.add(order)
         await session.flush()
         assert order.id is not None
+
+
+async def test_orm_insert_statements_are_checked_too(session_factory, db):
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    from bloomer_ai.db.tenancy import TenancyViolation, bind_shop
+    from bloomer_ai.models import Customer
+
+    mine = await create_shop(db)
+    theirs = await create_shop(db)
+    async with session_factory() as session:
+        bind_shop(session.sync_session, mine.id)
+        await session.execute(pg_insert(Customer).values(shop_id=mine.id, name="Mine"))
+        with pytest.raises(TenancyViolation):
+            await session.execute(pg_insert(Customer).values(shop_id=theirs.id, name="Theirs"))
+        with pytest.raises(TenancyViolation):
+            await session.execute(
+                pg_insert(Customer),
+                [{"shop_id": mine.id, "name": "a"}, {"shop_id": theirs.id, "name": "b"}],
+            )
+        await session.rollback()
+    async with session_factory() as session:
+        with pytest.raises(TenancyViolation):
+            await session.execute(pg_insert(Customer).values(shop_id=mine.id, name="Nobody's"))
+        await session.rollback()

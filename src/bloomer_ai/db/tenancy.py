@@ -11,6 +11,7 @@ checked at flush time: they must belong to the bound shop.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import event
@@ -63,8 +64,50 @@ def _touches_shop_scoped(state: ORMExecuteState) -> bool:
     return any(table in scoped_tables for table in tables)
 
 
+def _inserted_shop_ids(state: ORMExecuteState) -> list[Any]:
+    """The shop_id of every row an ORM-enabled INSERT writes (MISSING when absent)."""
+    found: list[Any] = []
+    values = getattr(state.statement, "_values", None) or {}
+    for column, value in values.items():
+        if getattr(column, "key", column) == "shop_id":
+            found.append(getattr(value, "value", value))
+    parameters = state.parameters
+    rows: list[Mapping[str, Any]] = (
+        list(parameters)
+        if isinstance(parameters, list)
+        else [parameters]
+        if isinstance(parameters, Mapping) and parameters
+        else []
+    )
+    for row in rows:
+        found.append(row.get("shop_id", _MISSING))
+    if not found:
+        found.append(_MISSING)
+    return found
+
+
+_MISSING = object()
+
+
+def _check_insert(state: ORMExecuteState) -> None:
+    if state.execution_options.get(UNSCOPED_OPTION, False):
+        return
+    if not _touches_shop_scoped(state):
+        return
+    shop_id = bound_shop_id(state.session)
+    if shop_id is None:
+        if state.session.info.get(UNSCOPED_OPTION):
+            return
+        raise TenancyViolation("insert into a shop-owned table without a bound shop")
+    if any(value != shop_id for value in _inserted_shop_ids(state)):
+        raise TenancyViolation("insert of a row belonging to another shop")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_orm_statements(state: ORMExecuteState) -> None:
+    if state.is_insert:
+        _check_insert(state)
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get(UNSCOPED_OPTION, False):

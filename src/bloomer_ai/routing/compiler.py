@@ -59,6 +59,7 @@ __all__ = [
     "Predicate",
     "compile_logic",
     "compile_predicate",
+    "compile_rule_list",
     "compile_with_explain",
 ]
 
@@ -90,6 +91,8 @@ class _Node:
     # A test of a `var` of one or two keys against a literal, which `and` and loops
     # over items can run inline (see _field_test).
     field_test: _FieldTest | None = None
+    # An `and` that starts with such a test of a top-level key: (that test, the rest).
+    gate: tuple[_FieldTest, Predicate] | None = None
     # `{"+": [{"var": "accumulator"}, {"var": "current.<path>"}]}`: the <path> keys and
     # whether the accumulator comes first, so `reduce` can sum without building contexts.
     sums_current: tuple[tuple[str, ...], bool] | None = None
@@ -593,7 +596,7 @@ def _build_and(nodes: list[_Node]) -> _Node:
         gate = ordered[0].field_test
         if len(ordered) >= 2 and gate is not None and len(gate.keys) == 1:
             rest = _chain_all(tuple(node.fn for node in ordered[1:]))
-            return _Node(_gated(gate, ordered[0].fn, rest), boolean=True)
+            return _Node(_gated(gate, ordered[0].fn, rest), boolean=True, gate=(gate, rest))
         return _Node(_chain_all(tuple(node.fn for node in ordered)), boolean=True)
     fns = tuple(node.fn for node in nodes)
 
@@ -1065,8 +1068,106 @@ def compile_predicate(logic: Any) -> Predicate:
     node = _compile_root(logic)
     if node.boolean:
         return node.fn
-    fn = node.fn
+    return _truthy_of(node.fn)
+
+
+def _always(_data: Any) -> bool:
+    return True
+
+
+_GateGroupKey = tuple[str, type, Any, type, type, bool]
+
+
+def compile_rule_list(rules: list[Any]) -> Callable[[Any], list[int]]:
+    """Compile many rules into one function: the indexes of the rules `data` satisfies.
+
+    Every rule is evaluated for every call, as with one `compile_predicate` per rule;
+    what is shared is the work common to many rules. Rules that start with a test of
+    the same top-level field (typically `deliveryZone`) have that field read once, and
+    their tests run in one tight loop instead of a call per rule. A rule that fails to
+    evaluate does not match. The indexes come in ascending order.
+    """
+    groups: dict[_GateGroupKey, list[tuple[int, Any, bool, Predicate, Predicate]]] = {}
+    others: list[tuple[int, Predicate]] = []
+    for index, logic in enumerate(rules):
+        node = _compile_root(logic)
+        gate = node.gate
+        if gate is None and node.field_test is not None and len(node.field_test.keys) == 1:
+            gate = (node.field_test, _always)
+        test, rest = gate if gate is not None else (None, _always)
+        predicate = node.fn if node.boolean else _truthy_of(node.fn)
+        if test is None or not isinstance(test.not_found, str | int | float | bool | None):
+            others.append((index, predicate))
+            continue
+        kind_a, kind_b = test.fast_types
+        membership = test.members is not None
+        group_key = (test.keys[0], type(test.not_found), test.not_found, kind_a, kind_b, membership)
+        tester = test.members if membership else test.check
+        groups.setdefault(group_key, []).append((index, tester, test.negate, rest, predicate))
+    plan = tuple((key, tuple(members)) for key, members in groups.items())
+    every_gated = tuple(entry for _key, entries in plan for entry in entries)
+
+    def matching_rules(data: Any) -> list[int]:
+        matched: list[int] = []
+        if type(data) is dict:
+            for (key, _kind, not_found, kind_a, kind_b, membership), entries in plan:
+                value = data.get(key, not_found)  # read once for the whole group
+                kind = type(value)
+                if kind is not kind_a and kind is not kind_b:
+                    _run_predicates(entries, data, matched)
+                    continue
+                try:
+                    if membership:
+                        for index, members, negate, rest, _predicate in entries:
+                            if (value in members) is not negate and rest(data):
+                                matched.append(index)
+                    else:
+                        for index, check, negate, rest, _predicate in entries:
+                            if check(value) is not negate and rest(data):
+                                matched.append(index)
+                except JsonLogicError:
+                    # A rule that cannot be evaluated does not match; redo the group
+                    # one rule at a time to isolate it.
+                    del matched[len(matched) - _count_from(matched, entries) :]
+                    _run_predicates(entries, data, matched)
+        else:
+            _run_predicates(every_gated, data, matched)
+        for index, predicate in others:
+            try:
+                if predicate(data):
+                    matched.append(index)
+            except JsonLogicError:
+                continue
+        matched.sort()
+        return matched
+
+    return matching_rules
+
+
+def _count_from(matched: list[int], entries: tuple[Any, ...]) -> int:
+    """How many of the last `matched` indexes belong to `entries` (added just now)."""
+    indexes = {entry[0] for entry in entries}
+    count = 0
+    for index in reversed(matched):
+        if index not in indexes:
+            break
+        count += 1
+    return count
+
+
+def _truthy_of(fn: Evaluator) -> Predicate:
     return lambda data: truthy(fn(data))
+
+
+def _run_predicates(
+    entries: tuple[tuple[int, Any, bool, Predicate, Predicate], ...], data: Any, matched: list[int]
+) -> None:
+    for index, _tester, _negate, _rest, predicate in entries:
+        try:
+            if predicate(data):
+                matched.append(index)
+        except JsonLogicError:
+            continue
 
 
 # --- explain ---------------------------------------------------------------------------
