@@ -7,12 +7,14 @@ against every order, so the walk is done once here:
   inline instead of calling a getter;
 - literal sub-expressions are folded to constants;
 - the operators routing rules use most get closures specialised for a literal operand
-  (`==`/`===`/`!=` a string, `in` a literal list, `<`/`<=` a number or an "HH:MM"
-  window, `some`/`all`/`none` over `items` testing a field, the `reduce` sum idiom),
-  falling back to the exact JsonLogic operation for any other kind of value;
+  (`==`/`===`/`!=` a string, number or boolean, `in` a literal list, `<`/`<=` a number
+  or an "HH:MM" window, `some`/`all`/`none` over `items` testing a field, the `reduce`
+  sum idiom), falling back to the exact JsonLogic operation for any other kind of value;
 - an `and`/`or` of parts that always yield booleans, cannot fail and have no side
-  effect tests its cheapest parts first (the result cannot differ), and an `and` that
-  starts with a string test on a top-level field (`deliveryZone`) runs it inline.
+  effect tests them in the order of least expected cost (the result cannot differ), and
+  an `and` that starts with a test of a top-level field (`deliveryZone`) runs it inline;
+- `compile_rule_list` evaluates many rules at once, reading a field that many rules
+  test first (the zone) once per call instead of once per rule.
 
 The compiled function returns what `jsonlogic.apply` returns for the same rule and
 data; the tests check this on the official suite and on random rules. An unknown
@@ -24,6 +26,7 @@ into source code: every piece is an ordinary closure.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from bloomer_ai.routing.jsonlogic import (
     SCOPED_OPERATIONS,
     UNDEFINED,
     JsonLogicError,
+    apply_raw,
     export_value,
     get_property,
     is_logic,
@@ -49,7 +53,6 @@ from bloomer_ai.routing.jsonlogic import (
     truthy,
     unknown_operator,
 )
-from bloomer_ai.routing.jsonlogic import _apply as interpret
 
 __all__ = [
     "ConditionOutcome",
@@ -85,6 +88,7 @@ class _Node:
     pure: bool = True  # no `log` inside: may be folded once its inputs are known
     safe: bool = True  # cannot raise: an `and`/`or` may test it in any order
     cost: int = 1  # rough cost of one evaluation, to test cheap parts first
+    pass_rate: float = 0.5  # rough chance that it holds, for the same purpose
     # A plain `var` with a literal path: its keys and the value when absent.
     var_keys: tuple[str, ...] | None = None
     var_not_found: Any = None
@@ -239,6 +243,7 @@ def _field_test(
     *,
     negate: bool = False,
     members: frozenset[Any] | None = None,
+    pass_rate: float = 0.5,
 ) -> _Node:
     """A boolean test of `subject`: `check(value)` (or `value in members`) when the value
     is of `fast_types`, else `slow(value)`. A `var` of one or two keys is read inline."""
@@ -292,7 +297,7 @@ def _field_test(
             return slow(value)
 
         test = value_check
-    node = _Node(test, boolean=True)
+    node = _Node(test, boolean=True, pass_rate=pass_rate)
     if keys is not None and len(keys) <= 2:
         node.field_test = _FieldTest(keys, not_found, fast_types, check, negate, slow, members)
     return node
@@ -305,8 +310,10 @@ _BOOLEAN: Final = (bool, bool)
 _SWAPPED: Final = {operator.lt: operator.gt, operator.le: operator.ge}
 
 
-def _never(_value: Any) -> bool:
-    return False
+def _membership_rate(members: int, negate: bool) -> float:
+    """A guess at how often a value is one of `members` literals: equality is selective."""
+    rate = min(0.15 * members, 0.6)
+    return 1 - rate if negate else rate
 
 
 # --- equality --------------------------------------------------------------------------
@@ -348,13 +355,20 @@ def _equality(loose: bool, negate: bool) -> Builder:
         if type(literal) is str:
             members = frozenset({literal})
             return _field_test(
-                subject, _TEXT, members.__contains__, otherwise, negate=negate, members=members
+                subject,
+                _TEXT,
+                members.__contains__,
+                otherwise,
+                negate=negate,
+                members=members,
+                pass_rate=_membership_rate(1, negate),
             )
         if type(literal) is bool:
             check = functools.partial(operator.is_, literal)
             return _field_test(subject, _BOOLEAN, check, otherwise, negate=negate)
         check = functools.partial(operator.eq, literal)
-        return _field_test(subject, _NUMBER, check, otherwise, negate=negate)
+        rate = _membership_rate(1, negate)
+        return _field_test(subject, _NUMBER, check, otherwise, negate=negate, pass_rate=rate)
 
     return build
 
@@ -434,7 +448,7 @@ def _between(
         def within_js(value: Any) -> bool:
             return js_compare(low, value) and js_compare(value, high)
 
-        return _field_test(middle, kinds, within, within_js)
+        return _field_test(middle, kinds, within, within_js, pass_rate=0.3)
 
     def between(data: Any) -> bool:
         low, value, high = first_fn(data), middle_fn(data), last_fn(data)
@@ -473,7 +487,7 @@ def _build_in(nodes: list[_Node]) -> _Node | None:
 
         return _Node(in_text, boolean=True)
     if needle.constant and type(needle.value) is str:
-        return _Node(_contains_word(haystack, needle.value), boolean=True)
+        return _Node(_contains_word(haystack, needle.value), boolean=True, pass_rate=0.3)
     return _Node(lambda data: js_in(needle_fn(data), haystack_fn(data)), boolean=True)
 
 
@@ -496,9 +510,13 @@ def _in_literal_list(needle: _Node, members: list[Any]) -> _Node:
 
     if len(texts) == len(members) or not numbers:
         # {"in": [{"var": "deliveryZone"}, ["north", "east"]]}
-        return _field_test(needle, _TEXT, texts.__contains__, other_kinds, members=texts)
+        rate = _membership_rate(len(texts), False)
+        return _field_test(
+            needle, _TEXT, texts.__contains__, other_kinds, members=texts, pass_rate=rate
+        )
     # {"in": [{"var": "weekday"}, [6, 7]]}
-    return _field_test(needle, _NUMBER, numbers.__contains__, other_kinds)
+    rate = _membership_rate(len(numbers), False)
+    return _field_test(needle, _NUMBER, numbers.__contains__, other_kinds, pass_rate=rate)
 
 
 def _contains_word(haystack: _Node, word: str) -> Predicate:
@@ -530,16 +548,22 @@ def _is_falsy(value: Any) -> bool:
     return value is False or (value is not True and not truthy(value))
 
 
-def _cheapest_first(nodes: list[_Node]) -> list[_Node]:
-    """Parts of an `and`/`or` in the order to test them.
+def _best_order(nodes: list[_Node], stop_when: bool) -> list[_Node]:
+    """Parts of an `and` (stop at a false one) or `or` (stop at a true one) in test order.
 
     When every part yields a boolean, cannot fail and has no side effect, the result is
-    the same in any order, so the cheap ones go first (a stable sort keeps the author's
-    order among equals). Otherwise the author's order is the semantics.
+    the same in any order, so the parts go by expected cost, a query planner's rule: cost
+    over the chance of stopping there. A stable sort keeps the author's order among
+    equals. Otherwise the author's order is the semantics.
     """
-    if all(node.boolean and node.safe and node.pure for node in nodes):
-        return sorted(nodes, key=lambda node: node.cost)
-    return nodes
+    if not all(node.boolean and node.safe and node.pure for node in nodes):
+        return nodes
+
+    def expected_cost(node: _Node) -> float:
+        stops = node.pass_rate if stop_when else 1 - node.pass_rate
+        return node.cost / max(stops, 0.01)
+
+    return sorted(nodes, key=expected_cost)
 
 
 def _chain_all(fns: tuple[Predicate, ...]) -> Predicate:
@@ -592,12 +616,18 @@ def _gated(gate: _FieldTest, fallback: Predicate, rest: Predicate) -> Predicate:
 def _build_and(nodes: list[_Node]) -> _Node:
     if nodes and all(node.boolean for node in nodes):
         # Every part yields a bool, so Python's `and` returns the deciding value as well.
-        ordered = _cheapest_first(nodes)
+        ordered = _best_order(nodes, stop_when=False)
+        rate = math.prod(node.pass_rate for node in nodes)
         gate = ordered[0].field_test
-        if len(ordered) >= 2 and gate is not None and len(gate.keys) == 1:
+        if len(ordered) >= 2 and gate is not None:
             rest = _chain_all(tuple(node.fn for node in ordered[1:]))
-            return _Node(_gated(gate, ordered[0].fn, rest), boolean=True, gate=(gate, rest))
-        return _Node(_chain_all(tuple(node.fn for node in ordered)), boolean=True)
+            if len(gate.keys) == 1:
+                test = _gated(gate, ordered[0].fn, rest)
+            else:
+                test = _chain_all((ordered[0].fn, rest))
+            return _Node(test, boolean=True, gate=(gate, rest), pass_rate=rate)
+        chain = _chain_all(tuple(node.fn for node in ordered))
+        return _Node(chain, boolean=True, pass_rate=rate)
     fns = tuple(node.fn for node in nodes)
 
     def first_falsy_or_last(data: Any) -> Any:
@@ -613,12 +643,13 @@ def _build_and(nodes: list[_Node]) -> _Node:
 
 def _build_or(nodes: list[_Node]) -> _Node:
     if nodes and all(node.boolean for node in nodes):
-        fns = tuple(node.fn for node in _cheapest_first(nodes))
+        fns = tuple(node.fn for node in _best_order(nodes, stop_when=True))
+        rate = 1 - math.prod(1 - node.pass_rate for node in nodes)
         if len(fns) == 1:
-            return _Node(fns[0], boolean=True)
+            return _Node(fns[0], boolean=True, pass_rate=rate)
         if len(fns) == 2:
             first, second = fns
-            return _Node(lambda data: first(data) or second(data), boolean=True)
+            return _Node(lambda data: first(data) or second(data), boolean=True, pass_rate=rate)
 
         def any_true(data: Any) -> bool:
             for fn in fns:  # noqa: SIM110 (a plain loop beats a generator here)
@@ -626,7 +657,7 @@ def _build_or(nodes: list[_Node]) -> _Node:
                     return True
             return False
 
-        return _Node(any_true, boolean=True)
+        return _Node(any_true, boolean=True, pass_rate=rate)
     fns = tuple(node.fn for node in nodes)
 
     def first_truthy_or_last(data: Any) -> Any:
@@ -1040,7 +1071,7 @@ def _compile(logic: Any) -> _Node:
     _describe(node, operator_name, nodes)
     if _foldable(operator_name, node, nodes):
         try:
-            return _constant(interpret({operator_name: values}, None))
+            return _constant(apply_raw({operator_name: values}, None))
         except JsonLogicError:
             pass  # keep the closure: the error belongs to evaluation time
     return node
@@ -1075,63 +1106,69 @@ def _always(_data: Any) -> bool:
     return True
 
 
-_GateGroupKey = tuple[str, type, Any, type, type, bool]
+_GateGroupKey = tuple[tuple[str, ...], type, Any, type, type, bool]
+_GateEntry = tuple[int, Any, bool, Predicate, Predicate]
 
 
 def compile_rule_list(rules: list[Any]) -> Callable[[Any], list[int]]:
     """Compile many rules into one function: the indexes of the rules `data` satisfies.
 
-    Every rule is evaluated for every call, as with one `compile_predicate` per rule;
-    what is shared is the work common to many rules. Rules that start with a test of
-    the same top-level field (typically `deliveryZone`) have that field read once, and
-    their tests run in one tight loop instead of a call per rule. A rule that fails to
-    evaluate does not match. The indexes come in ascending order.
+    Every rule is evaluated on every call, as with one `compile_predicate` per rule;
+    what is shared is work common to many rules. Rules whose first test reads the same
+    field (`deliveryZone`, `customer.segment`, `total`, ...) have that field read once,
+    and their tests run in one tight loop instead of a call per rule. A rule that fails
+    to evaluate does not match. The indexes come in ascending order.
     """
-    groups: dict[_GateGroupKey, list[tuple[int, Any, bool, Predicate, Predicate]]] = {}
+    groups: dict[_GateGroupKey, list[_GateEntry]] = {}
     others: list[tuple[int, Predicate]] = []
     for index, logic in enumerate(rules):
         node = _compile_root(logic)
         gate = node.gate
-        if gate is None and node.field_test is not None and len(node.field_test.keys) == 1:
+        if gate is None and node.field_test is not None:
             gate = (node.field_test, _always)
-        test, rest = gate if gate is not None else (None, _always)
         predicate = node.fn if node.boolean else _truthy_of(node.fn)
-        if test is None or not isinstance(test.not_found, str | int | float | bool | None):
+        if gate is None or not isinstance(gate[0].not_found, str | int | float | bool | None):
             others.append((index, predicate))
             continue
+        test, rest = gate
         kind_a, kind_b = test.fast_types
         membership = test.members is not None
-        group_key = (test.keys[0], type(test.not_found), test.not_found, kind_a, kind_b, membership)
+        group_key = (test.keys, type(test.not_found), test.not_found, kind_a, kind_b, membership)
         tester = test.members if membership else test.check
         groups.setdefault(group_key, []).append((index, tester, test.negate, rest, predicate))
-    plan = tuple((key, tuple(members)) for key, members in groups.items())
-    every_gated = tuple(entry for _key, entries in plan for entry in entries)
+    plan = tuple((key, tuple(entries)) for key, entries in groups.items())
 
     def matching_rules(data: Any) -> list[int]:
         matched: list[int] = []
-        if type(data) is dict:
-            for (key, _kind, not_found, kind_a, kind_b, membership), entries in plan:
-                value = data.get(key, not_found)  # read once for the whole group
-                kind = type(value)
-                if kind is not kind_a and kind is not kind_b:
-                    _run_predicates(entries, data, matched)
-                    continue
-                try:
-                    if membership:
-                        for index, members, negate, rest, _predicate in entries:
-                            if (value in members) is not negate and rest(data):
-                                matched.append(index)
-                    else:
-                        for index, check, negate, rest, _predicate in entries:
-                            if check(value) is not negate and rest(data):
-                                matched.append(index)
-                except JsonLogicError:
-                    # A rule that cannot be evaluated does not match; redo the group
-                    # one rule at a time to isolate it.
-                    del matched[len(matched) - _count_from(matched, entries) :]
-                    _run_predicates(entries, data, matched)
-        else:
-            _run_predicates(every_gated, data, matched)
+        is_object = type(data) is dict
+        for (keys, _kind, not_found, kind_a, kind_b, membership), entries in plan:
+            # The field is read once for the whole group, the way the tests would read it.
+            value: Any = UNDEFINED
+            if is_object:
+                if len(keys) == 1:
+                    value = data.get(keys[0], not_found)
+                else:
+                    inner = data.get(keys[0])
+                    if type(inner) is dict:
+                        value = inner.get(keys[1], not_found)
+            kind = type(value)
+            if kind is not kind_a and kind is not kind_b:
+                _run_predicates(entries, data, matched)  # each test takes its exact path
+                continue
+            try:
+                if membership:
+                    for index, members, negate, rest, _predicate in entries:
+                        if (value in members) is not negate and rest(data):
+                            matched.append(index)
+                else:
+                    for index, check, negate, rest, _predicate in entries:
+                        if check(value) is not negate and rest(data):
+                            matched.append(index)
+            except JsonLogicError:
+                # A rule that cannot be evaluated does not match: redo this group one
+                # rule at a time to leave that one out.
+                del matched[len(matched) - _count_from(matched, entries) :]
+                _run_predicates(entries, data, matched)
         for index, predicate in others:
             try:
                 if predicate(data):
@@ -1159,9 +1196,7 @@ def _truthy_of(fn: Evaluator) -> Predicate:
     return lambda data: truthy(fn(data))
 
 
-def _run_predicates(
-    entries: tuple[tuple[int, Any, bool, Predicate, Predicate], ...], data: Any, matched: list[int]
-) -> None:
+def _run_predicates(entries: tuple[_GateEntry, ...], data: Any, matched: list[int]) -> None:
     for index, _tester, _negate, _rest, predicate in entries:
         try:
             if predicate(data):

@@ -26,18 +26,28 @@ from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = [
+    "MAX_SAFE_INTEGER",
+    "MIN_SAFE_INTEGER",
+    "OPERATIONS",
+    "SCOPED_OPERATIONS",
     "STANDARD_OPERATORS",
     "UNDEFINED",
     "JsonLogicError",
     "apply",
+    "apply_raw",
     "export_value",
+    "get_property",
+    "is_logic",
+    "js_in",
     "js_less",
     "js_less_equal",
     "js_loose_equals",
     "js_strict_equals",
     "js_to_number",
     "js_to_string",
+    "resolve_var",
     "truthy",
+    "unknown_operator",
 ]
 
 logger = logging.getLogger(__name__)
@@ -799,6 +809,11 @@ def _apply(logic: Any, data: Any) -> Any:
     if operation is None:
         raise unknown_operator(operator)
     return operation(data, args)
+
+
+def apply_raw(logic: Any, data: Any = None) -> Any:
+    """`apply` without the JSON view: JavaScript's `undefined` stays `UNDEFINED`."""
+    return _apply(logic, data)
 
 
 def apply(logic: Any, data: Any = None) -> Any:

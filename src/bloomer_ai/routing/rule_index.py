@@ -194,8 +194,6 @@ class CompiledRuleSet:
 
     def __init__(self, rules: Iterable[RuleLike]) -> None:
         ordered = sorted(rules, key=lambda rule: (rule.priority, rule.created_at, rule.id))
-        self._disabled_ids = tuple(rule.id for rule in ordered if not rule.enabled)
-        self._order_of_ids = tuple(rule.id for rule in ordered)
         self._rules: tuple[_CompiledRule, ...] = tuple(
             _CompiledRule(
                 ordinal,
@@ -206,6 +204,11 @@ class CompiledRuleSet:
                 compile_predicate(rule.conditions),
             )
             for ordinal, rule in enumerate(rule for rule in ordered if rule.enabled)
+        )
+        # Every rule in priority order, disabled ones as their id alone (for explain).
+        enabled = iter(self._rules)
+        self._all_rules: tuple[_CompiledRule | str, ...] = tuple(
+            next(enabled) if rule.enabled else rule.id for rule in ordered
         )
         zoned: dict[str, list[_CompiledRule]] = {}
         unzoned: list[_CompiledRule] = []
@@ -242,9 +245,9 @@ class CompiledRuleSet:
     ) -> Evaluation:
         """Match `order` (an order context) against the rules.
 
-        A rule whose evaluation fails (say a division quirk json-logic-js would throw on)
-        does not match. With `explain`, every rule's conditions run without the index,
-        and the result says what decided each rule.
+        A rule whose evaluation fails (say `*` with no arguments, which json-logic-js
+        throws on) does not match. With `explain`, every rule's conditions run without
+        the index, and the result says what decided each rule.
         """
         if explain:
             return self._evaluate_explained(order)
@@ -270,19 +273,20 @@ class CompiledRuleSet:
         return Evaluation(suggested, tuple(matched), evaluated, ran)
 
     def _evaluate_explained(self, order: Mapping[str, Any]) -> Evaluation:
-        explanations: dict[str, RuleExplanation] = {
-            rule_id: RuleExplanation(rule_id, "disabled") for rule_id in self._disabled_ids
-        }
+        explanations: list[RuleExplanation] = []
         matched: list[str] = []
         suggested: Mapping[str, Any] | None = None
         evaluated = len(self._rules)
         stopped = False
-        for rule in self._rules:
+        for rule in self._all_rules:
+            if isinstance(rule, str):
+                explanations.append(RuleExplanation(rule, "disabled"))
+                continue
             if stopped:
-                explanations[rule.rule_id] = RuleExplanation(rule.rule_id, "not_reached")
+                explanations.append(RuleExplanation(rule.rule_id, "not_reached"))
                 continue
             explanation = rule.explain(order)
-            explanations[rule.rule_id] = explanation
+            explanations.append(explanation)
             if explanation.outcome == "matched":
                 matched.append(rule.rule_id)
                 if suggested is None:
@@ -290,5 +294,4 @@ class CompiledRuleSet:
                 if rule.stop_on_match:
                     evaluated = rule.ordinal + 1
                     stopped = True
-        ordered = tuple(explanations[rule_id] for rule_id in self._order_of_ids)
-        return Evaluation(suggested, tuple(matched), evaluated, evaluated, ordered)
+        return Evaluation(suggested, tuple(matched), evaluated, evaluated, tuple(explanations))

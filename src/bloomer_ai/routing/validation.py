@@ -10,7 +10,7 @@ the offending value (`conditions.and[2].==[0].var`), for a `422` that points at 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -234,10 +234,7 @@ class _RuleChecker:
 
         fewest, most = _ARITY[operator]
         if len(args) < fewest or (most is not None and len(args) > most):
-            expected = str(fewest) if fewest == most else f"at least {fewest}"
-            if most is not None and most != fewest:
-                expected = f"{fewest} to {most}"
-            self.fault(op_path, f"{operator!r} takes {expected} arguments, got {len(args)}")
+            self.fault(op_path, f"{operator!r} takes {_count(fewest, most)}, got {len(args)}")
             return
         if operator == "var":
             self.check_var(args, arg_path, depth, scope)
@@ -249,7 +246,9 @@ class _RuleChecker:
             for index, arg in enumerate(args):
                 self.check(arg, arg_path(index), depth + 1, scope)
 
-    def check_var(self, args: list[Any], arg_path: Any, depth: int, scope: _Scope) -> None:
+    def check_var(
+        self, args: list[Any], arg_path: Callable[[int], str], depth: int, scope: _Scope
+    ) -> None:
         field = args[0]
         if not isinstance(field, str):
             self.fault(arg_path(0), "a var path must be a literal string")
@@ -258,7 +257,9 @@ class _RuleChecker:
         if len(args) == 2:  # the default value
             self.check(args[1], arg_path(1), depth + 1, scope)
 
-    def check_missing(self, operator: str, args: list[Any], arg_path: Any, scope: _Scope) -> None:
+    def check_missing(
+        self, operator: str, args: list[Any], arg_path: Callable[[int], str], scope: _Scope
+    ) -> None:
         if operator == "missing_some":
             if not isinstance(args[0], int) or isinstance(args[0], bool) or args[0] < 0:
                 self.fault(arg_path(0), "must be a whole number of fields that must be present")
@@ -281,7 +282,12 @@ class _RuleChecker:
                 self.fault(path, f"unknown field {field!r}; use {scope.describe()}")
 
     def check_iteration(
-        self, operator: str, args: list[Any], arg_path: Any, depth: int, scope: _Scope
+        self,
+        operator: str,
+        args: list[Any],
+        arg_path: Callable[[int], str],
+        depth: int,
+        scope: _Scope,
     ) -> None:
         source = args[0]
         self.check(source, arg_path(0), depth + 1, scope)
@@ -290,6 +296,14 @@ class _RuleChecker:
         self.check(args[1], arg_path(1), depth + 1, inner)
         if len(args) == 3:  # reduce's initial value is evaluated outside the loop
             self.check(args[2], arg_path(2), depth + 1, scope)
+
+
+def _count(fewest: int, most: int | None) -> str:
+    if most is None:
+        return f"at least {fewest} argument" + ("s" if fewest != 1 else "")
+    if fewest == most:
+        return f"{fewest} argument" + ("s" if fewest != 1 else "")
+    return f"{fewest} to {most} arguments"
 
 
 def _element_kind(source: Any, scope: _Scope) -> str:
