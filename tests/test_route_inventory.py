@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +84,30 @@ async def test_every_protected_route_is_401_without_credentials(app, client):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 async def test_operations_routes_stay_open(client, path):
     assert (await client.get(path)).status_code == 200
+
+
+# Every route that names a shop-owned resource in its path has a test that asks for
+# another shop's resource and gets 404. A new route of that kind fails here until it has one.
+_KEYS = "auth/test_access.py::test_revoking_another_shops_key_is_404"
+_RULES = "routing/test_rules_api.py::test_another_shops_rules_are_404"
+_CONVERSATIONS = "agent/test_conversations_api.py::test_another_shops_conversation_is_404"
+CROSS_SHOP_TESTS = {
+    "DELETE /api/ai/keys/{key_id}": _KEYS,
+    "GET /api/ai/routing/rules/{rule_id}": _RULES,
+    "PATCH /api/ai/routing/rules/{rule_id}": _RULES,
+    "DELETE /api/ai/routing/rules/{rule_id}": _RULES,
+    "GET /api/ai/conversations/{conversation_id}": _CONVERSATIONS,
+    "DELETE /api/ai/conversations/{conversation_id}": _CONVERSATIONS,
+    "POST /api/ai/conversations/{conversation_id}/messages": _CONVERSATIONS,
+}
+
+
+def test_every_resource_route_has_a_cross_shop_test(app):
+    tests_dir = Path(__file__).resolve().parent
+    routes = {
+        f"{method} {route.path}" for method, route in protected_routes(app) if "{" in route.path
+    }
+    assert routes == set(CROSS_SHOP_TESTS), "add the route's cross-shop 404 test to the table"
+    for reference in CROSS_SHOP_TESTS.values():
+        file_name, test_name = reference.split("::")
+        assert f"def {test_name}(" in (tests_dir / file_name).read_text(), reference

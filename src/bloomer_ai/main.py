@@ -64,6 +64,8 @@ def create_app(
             "Idempotency-Key",
         ],
         expose_headers=[
+            "X-Conversation-Id",
+            "X-Message-Id",
             "X-Request-ID",
             "RateLimit",
             "RateLimit-Policy",

@@ -64,7 +64,7 @@ class ChatRunner:
         turn = await self._begin(session, principal, body)
         with _provider_errors(turn, self._provider.name):
             text = await self._provider.complete(turn.history, self._shop_context(turn))
-        message = await service.record_reply(
+        message_id = await service.record_reply(
             session,
             turn.shop_id,
             conversation_id=turn.conversation_id,
@@ -73,7 +73,7 @@ class ChatRunner:
             complete=True,
             metadata=self._reply_metadata(ended_by=None),
         )
-        return ChatReply(reply=text, conversation_id=turn.conversation_id, message_id=message.id)
+        return ChatReply(reply=text, conversation_id=turn.conversation_id, message_id=message_id)
 
     async def stream(
         self, session: AsyncSession, principal: Principal, body: ChatRequest

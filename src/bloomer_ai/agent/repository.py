@@ -7,17 +7,31 @@ checks at construction that the session is bound to the shop it was built for, a
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.tenancy import TenancyViolation, bound_shop_id
 from bloomer_ai.kit.ids import new_id
 from bloomer_ai.kit.pagination import PageParams, fetch_page
+from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import AgentConversation, AgentMessage, Customer, Order, Shop
 
 
@@ -38,10 +52,44 @@ class StoredTurn:
     content: str
 
 
+@dataclass(frozen=True, slots=True)
+class ShopAgentFacts:
+    name: str
+    timezone: str
+    country: str
+    lilli_enabled: bool
+    lilli_config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedConversation:
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+
+
 class ShopRepository(_ShopRepository):
     async def get_shop(self) -> Shop | None:
-        # Read on every chat request: the agent's config is never served from a cache.
         return await self.session.get(Shop, self.shop_id, populate_existing=True)
+
+    async def agent_facts(self) -> ShopAgentFacts | None:
+        """What a chat turn needs of the shop, read on every turn: the agent's config is
+        never served from a cache, so a PATCH applies to the very next message."""
+        row = (
+            await self.session.execute(
+                select(
+                    Shop.name, Shop.timezone, Shop.country, Shop.lilli_enabled, Shop.lilli_config
+                ).where(Shop.id == self.shop_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return ShopAgentFacts(
+            name=row.name,
+            timezone=row.timezone,
+            country=row.country,
+            lilli_enabled=row.lilli_enabled,
+            lilli_config=row.lilli_config,
+        )
 
     async def get_shop_for_update(self) -> Shop | None:
         # PATCH is read-merge-write: the row lock keeps two concurrent patches from
@@ -94,7 +142,7 @@ class ConversationRepository(_ShopRepository):
             user_id=user_id,
             customer_id=customer_id,
             title=title,
-            last_message_at=func.now() if with_first_message else None,
+            last_message_at=utcnow() if with_first_message else None,
         )
         self.session.add(conversation)
         await self.session.flush()
@@ -107,20 +155,23 @@ class ConversationRepository(_ShopRepository):
 
     async def touch(
         self, conversation_id: uuid.UUID, *, link_customer: uuid.UUID | None = None
-    ) -> AgentConversation | None:
-        """Marks a new message (``last_message_at``) and returns the conversation, in one
-        statement; None when the shop has no such conversation."""
+    ) -> TouchedConversation | None:
+        """Marks a new message (``last_message_at``) and says whether the conversation
+        exists, in one statement; None when the shop has no such conversation."""
         values: dict[str, Any] = {"last_message_at": func.now(), "updated_at": func.now()}
-        statement = update(AgentConversation).where(AgentConversation.id == conversation_id)
         if link_customer is not None:
             # Links a conversation that has no customer yet; a linked one keeps its own.
             values["customer_id"] = func.coalesce(AgentConversation.customer_id, link_customer)
-        result = await self.session.scalars(
-            statement.values(**values)
-            .returning(AgentConversation)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        return result.one_or_none()
+        row = (
+            await self.session.execute(
+                update(AgentConversation)
+                .where(AgentConversation.id == conversation_id)
+                .values(**values)
+                .returning(AgentConversation.id, AgentConversation.customer_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        return TouchedConversation(id=row.id, customer_id=row.customer_id) if row else None
 
     async def list_page(
         self, params: PageParams, *, customer_id: uuid.UUID | None = None
@@ -142,7 +193,7 @@ class ConversationRepository(_ShopRepository):
 
 
 class MessageRepository(_ShopRepository):
-    async def add(
+    async def insert(
         self,
         conversation_id: uuid.UUID,
         *,
@@ -151,18 +202,56 @@ class MessageRepository(_ShopRepository):
         status: str = "complete",
         metadata: dict[str, Any] | None = None,
         message_id: uuid.UUID | None = None,
-    ) -> AgentMessage:
-        message = self.build(
-            conversation_id,
-            role=role,
-            content=content,
-            status=status,
-            metadata=metadata,
-            message_id=message_id,
+    ) -> uuid.UUID:
+        """One message by a plain INSERT (the chat's hot path: no unit-of-work flush);
+        ``shop_id`` is this repository's shop, which the session is bound to."""
+        new_message_id = message_id or new_id()
+        await self.session.execute(
+            insert(AgentMessage).values(
+                id=new_message_id,
+                shop_id=self.shop_id,
+                conversation_id=conversation_id,
+                role=role,
+                content=content,
+                status=status,
+                message_metadata=metadata,
+            )
         )
-        self.session.add(message)
-        await self.session.flush()
-        return message
+        return new_message_id
+
+    async def append(
+        self,
+        conversation_id: uuid.UUID,
+        *,
+        role: str,
+        content: str,
+        status: str = "complete",
+        metadata: dict[str, Any] | None = None,
+        message_id: uuid.UUID | None = None,
+        link_customer: uuid.UUID | None = None,
+    ) -> TouchedConversation | None:
+        """Adds a message to a conversation of this shop and marks the conversation's
+        ``last_message_at``, in one statement (one round trip on the chat's hot path).
+
+        None, and nothing written, when the shop has no such conversation. Core tables,
+        so the shop filter is written out here rather than added by the tenancy hook.
+        """
+        row = (
+            await self.session.execute(
+                _append_statement(),
+                {
+                    "p_shop_id": self.shop_id,
+                    "p_conversation_id": conversation_id,
+                    "p_link_customer": link_customer,
+                    "p_message_id": message_id or new_id(),
+                    "p_role": role,
+                    "p_content": content,
+                    "p_status": status,
+                    "p_metadata": metadata,
+                },
+            )
+        ).one_or_none()
+        return TouchedConversation(id=row.id, customer_id=row.customer_id) if row else None
 
     def build(
         self,
@@ -207,3 +296,49 @@ class MessageRepository(_ShopRepository):
     ) -> tuple[Sequence[AgentMessage], str | None]:
         statement = select(AgentMessage).where(AgentMessage.conversation_id == conversation_id)
         return await fetch_page(self.session, statement, AgentMessage.id, params)
+
+
+@functools.cache
+def _append_statement() -> Select[tuple[uuid.UUID, uuid.UUID | None]]:
+    """``MessageRepository.append`` as one statement, built once, its parameters bound per
+    call (``p_``-prefixed: a parameter named like a column would become a SET value)::
+
+        WITH touched AS (UPDATE agent_conversations SET last_message_at = now(), …
+                         WHERE shop_id = :p_shop_id AND id = :p_conversation_id
+                         RETURNING id, customer_id),
+             added AS (INSERT INTO agent_messages (…) SELECT :p_message_id, … FROM touched)
+        SELECT id, customer_id FROM touched
+    """
+    conversations = cast(Table, AgentConversation.__table__)
+    messages = cast(Table, AgentMessage.__table__)
+    uuid_type = UUID(as_uuid=True)
+    touched = (
+        update(conversations)
+        .where(
+            conversations.c.shop_id == bindparam("p_shop_id", type_=uuid_type),
+            conversations.c.id == bindparam("p_conversation_id", type_=uuid_type),
+        )
+        .values(
+            last_message_at=func.now(),
+            updated_at=func.now(),
+            # Links a conversation that has no customer yet; a linked one keeps its own.
+            customer_id=func.coalesce(
+                conversations.c.customer_id, bindparam("p_link_customer", type_=uuid_type)
+            ),
+        )
+        .returning(conversations.c.id, conversations.c.customer_id)
+        .cte("touched")
+    )
+    added = insert(messages).from_select(
+        ["id", "shop_id", "conversation_id", "role", "content", "status", "metadata"],
+        select(
+            bindparam("p_message_id", type_=uuid_type),
+            bindparam("p_shop_id", type_=uuid_type),
+            touched.c.id,
+            bindparam("p_role", type_=String()),
+            bindparam("p_content", type_=Text()),
+            bindparam("p_status", type_=String()),
+            bindparam("p_metadata", type_=JSONB(none_as_null=True)),
+        ).select_from(touched),
+    )
+    return select(touched.c.id, touched.c.customer_id).add_cte(added.cte("added"))

@@ -31,6 +31,7 @@ from bloomer_ai.agent.repository import (
     OrderRepository,
     ShopRepository,
     StoredTurn,
+    TouchedConversation,
 )
 from bloomer_ai.agent.schemas import (
     AgentConfigPatch,
@@ -42,7 +43,7 @@ from bloomer_ai.agent.schemas import (
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.config import AISettings
 from bloomer_ai.errors import ValidationFailed
-from bloomer_ai.kit.ids import parse_id
+from bloomer_ai.kit.ids import new_id, parse_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import AgentConversation, AgentMessage, Order, Shop
 from bloomer_ai.shops.errors import ShopNotFound
@@ -53,14 +54,18 @@ log = structlog.get_logger("bloomer_ai.agent")
 # --- the shop's agent config ------------------------------------------------------------------
 
 
-def stored_config(shop: Shop) -> AgentConfig:
+def parse_config(shop_id: uuid.UUID, stored: dict[str, Any] | None) -> AgentConfig:
     """The shop's config; a stored value that no longer validates (edited by hand) falls
     back to the defaults rather than breaking the chat: no hours are better than wrong ones."""
     try:
-        return AgentConfig.model_validate(shop.lilli_config or {})
+        return AgentConfig.model_validate(stored or {})
     except ValidationError:
-        log.warning("agent_config_invalid", shop_id=str(shop.id))
+        log.warning("agent_config_invalid", shop_id=str(shop_id))
         return AgentConfig()
+
+
+def stored_config(shop: Shop) -> AgentConfig:
+    return parse_config(shop.id, shop.lilli_config)
 
 
 def _config_read(shop: Shop) -> AgentConfigRead:
@@ -241,33 +246,40 @@ async def begin_turn(
             ]
         )
     shop_id = principal.shop_id
-    shop = await ShopRepository(session, shop_id).get_shop()
+    shop = await ShopRepository(session, shop_id).agent_facts()
     if shop is None:
         raise ShopNotFound()
     if not shop.lilli_enabled:
         raise AgentDisabled()
-    config = stored_config(shop)
+    config = parse_config(shop_id, shop.lilli_config)
     customer_id = await _existing_customer(session, shop_id, body.customer_id)
 
-    conversations = ConversationRepository(session, shop_id)
+    messages = MessageRepository(session, shop_id)
+    user_message_id = new_id()
+    conversation: TouchedConversation | None
     if body.conversation_id is not None:
-        conversation = await conversations.touch(
-            _conversation_id(body.conversation_id), link_customer=customer_id
+        conversation = await messages.append(
+            _conversation_id(body.conversation_id),
+            role="user",
+            content=body.message,
+            message_id=user_message_id,
+            link_customer=customer_id,
         )
         if conversation is None:
             raise ConversationNotFound()
         if customer_id is not None and conversation.customer_id != customer_id:
             raise ConversationCustomerMismatch()
     else:
-        conversation = await conversations.create(
+        created = await ConversationRepository(session, shop_id).create(
             user_id=principal.user_id,
             customer_id=customer_id,
             title=None,
             with_first_message=True,
         )
-
-    messages = MessageRepository(session, shop_id)
-    user_message = await messages.add(conversation.id, role="user", content=body.message)
+        conversation = TouchedConversation(id=created.id, customer_id=created.customer_id)
+        await messages.insert(
+            conversation.id, role="user", content=body.message, message_id=user_message_id
+        )
     recent = await messages.recent(conversation.id, limit=limits.agent_history_messages)
 
     first_name: str | None = None
@@ -286,7 +298,7 @@ async def begin_turn(
         shop_country=shop.country,
         config=config,
         conversation_id=conversation.id,
-        user_message_id=user_message.id,
+        user_message_id=user_message_id,
         history=fit_history(recent, max_chars=limits.agent_history_chars),
         customer_first_name=first_name,
         last_order=last_order,
@@ -302,11 +314,9 @@ async def record_reply(
     content: str,
     complete: bool,
     metadata: dict[str, Any],
-) -> AgentMessage:
+) -> uuid.UUID:
     """Stores the assistant's reply in one insert: whole, or marked incomplete."""
-    if await ConversationRepository(session, shop_id).touch(conversation_id) is None:
-        raise ConversationNotFound()  # deleted while the provider was answering
-    return await MessageRepository(session, shop_id).add(
+    appended = await MessageRepository(session, shop_id).append(
         conversation_id,
         role="assistant",
         content=content,
@@ -314,6 +324,9 @@ async def record_reply(
         metadata=metadata,
         message_id=message_id,
     )
+    if appended is None:
+        raise ConversationNotFound()  # deleted while the provider was answering
+    return message_id
 
 
 async def find_order_facts(

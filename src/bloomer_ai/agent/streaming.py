@@ -112,6 +112,10 @@ class ReplyStream(Response):
             # The client is gone (ASGI 2.4 servers raise on send); stored in __call__.
             self._disconnected = True
             return
+        except Exception as exc:
+            # A provider bug must not lose what was said: stored and reported like a failure.
+            log.error("agent_stream_failed", error_type=type(exc).__name__)
+            failure = ProviderError("the provider stream failed", provider="unknown")
 
         with anyio.CancelScope(shield=True):
             stored = await self._store_once(None if failure is None else "provider_error")
@@ -137,8 +141,8 @@ class ReplyStream(Response):
         try:
             await self._send(send, event)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            return
+        except (OSError, RuntimeError):
+            return  # the client went away after the reply was stored: nothing left to do
 
     @staticmethod
     async def _send(send: Send, chunk: bytes) -> None:

@@ -83,7 +83,9 @@ class AgentMessage(IdMixin, ShopScoped, Base):
     content: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="complete")
     # "metadata" is reserved on declarative classes; the column keeps the plain name.
-    message_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+    message_metadata: Mapped[dict[str, Any] | None] = mapped_column(
+        "metadata", JSONB(none_as_null=True)
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
