@@ -111,3 +111,23 @@ def test_every_resource_route_has_a_cross_shop_test(app):
     for reference in CROSS_SHOP_TESTS.values():
         file_name, test_name = reference.split("::")
         assert f"def {test_name}(" in (tests_dir / file_name).read_text(), reference
+
+
+def test_no_route_dependency_runs_in_the_threadpool(app):
+    """FastAPI runs plain ``def`` dependencies in a worker thread: a costly hop per request."""
+    import inspect
+
+    sync = set()
+    for method, route in protected_routes(app):
+        stack = [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            call = dependant.call
+            if call is not None:
+                target = call.__call__ if not inspect.isroutine(call) else call
+                if not inspect.iscoroutinefunction(target) and not inspect.isasyncgenfunction(
+                    target
+                ):
+                    sync.add(f"{method} {route.path}: {getattr(call, '__name__', call)!r}")
+            stack.extend(dependant.dependencies)
+    assert sync == set()

@@ -75,7 +75,11 @@ def create_app(
             "Retry-After",
         ],
     )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.server.max_request_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.server.max_request_bytes,
+        log_requests=settings.server.log_level in {"DEBUG", "INFO"},
+    )
     return app
 
 

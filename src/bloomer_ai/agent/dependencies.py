@@ -31,7 +31,7 @@ def provider_from_settings(settings: Settings) -> AIProvider:
     )
 
 
-def chat_runner(request: Request) -> ChatRunner:
+async def chat_runner(request: Request) -> ChatRunner:
     state = request.app.state
     return ChatRunner(state.session_factory, state.ai_provider, state.settings.ai)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -42,15 +42,42 @@ async def unit_of_work(
             raise
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed after the endpoint returns, before the response.
+REQUEST_SESSION_KEY = "db_session"
 
-    ``scope="function"`` makes FastAPI run the teardown before sending the response, so a
-    failed commit becomes an error response instead of following a 200.
+
+async def _request_session(request: Request) -> AsyncSession:
+    """The request's unit of work, opened on first use (one per request).
+
+    ``finish_request_session`` (called by ``JsonRoute`` after the endpoint returns and
+    before the response is sent) commits it, or rolls it back when the endpoint failed, so
+    a failed commit becomes an error response instead of following a 200. A session that
+    never touched the database costs no round trip.
     """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with unit_of_work(factory) as session:
-        yield session
+    state = request.scope.setdefault("state", {})
+    session: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
+    if session is None:
+        factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+        session = factory()
+        state[REQUEST_SESSION_KEY] = session
+    return session
 
 
-DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+async def finish_request_session(scope: MutableMapping[str, Any], *, failed: bool) -> None:
+    session: AsyncSession | None = scope.get("state", {}).pop(REQUEST_SESSION_KEY, None)
+    if session is None:
+        return
+    if not session.in_transaction():
+        return  # nothing was read or written: nothing to end
+    try:
+        if failed:
+            await session.rollback()
+        else:
+            await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+
+
+DbSession = Annotated[AsyncSession, Depends(_request_session)]

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bloomer_ai.db.session import finish_request_session
 from bloomer_ai.errors import (
     AppError,
     Conflict,
@@ -119,9 +120,12 @@ def _is_json(content_type: str) -> bool:
 
 
 class JsonRoute(APIRoute):
-    """Refuses bodies that are not JSON (415) on routes that read a JSON body.
+    """The route class of every API router.
 
-    Routes that read raw bytes (signed webhooks) declare no body field and are not affected.
+    * Refuses bodies that are not JSON (415) on routes that read a JSON body; routes that
+      read raw bytes (signed webhooks) declare no body field and are not affected.
+    * Ends the request's unit of work after the endpoint returns and before the response is
+      sent: commit on success, rollback on error.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -134,6 +138,12 @@ class JsonRoute(APIRoute):
                 content_type = request.headers.get("content-type", "")
                 if body and not _is_json(content_type):
                     raise UnsupportedMediaType()
-            return await handler(request)
+            try:
+                response = await handler(request)
+            except BaseException:
+                await finish_request_session(request.scope, failed=True)
+                raise
+            await finish_request_session(request.scope, failed=False)
+            return response
 
         return route_handler

@@ -15,6 +15,7 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bloomer_ai.db.session import REQUEST_SESSION_KEY, finish_request_session
 from bloomer_ai.errors import InternalError, PayloadTooLarge
 from bloomer_ai.ops.metrics import observe_request
 
@@ -27,9 +28,11 @@ class _BodyTooLarge(Exception):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, log_requests: bool = True) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Decided once: building a log event that the level then drops costs per request.
+        self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,6 +88,9 @@ class RequestContextMiddleware:
             status_holder["status"] = 500
             raise
         finally:
+            if REQUEST_SESSION_KEY in scope.get("state", {}):
+                # A route outside JsonRoute left its unit of work open: never commit it.
+                await finish_request_session(scope, failed=True)
             self._finish(scope, request_id, int(status_holder["status"]), started)
 
     def _finish(self, scope: Scope, request_id: str, status: int, started: float) -> None:
@@ -93,6 +99,8 @@ class RequestContextMiddleware:
         template = getattr(route, "path", None) or "<unmatched>"
         method = scope.get("method", "")
         observe_request(method, template, status, duration)
+        if not self.log_requests:
+            return
         state = scope.get("state", {})
         access_log.info(
             "request",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as _generate_latest
 
@@ -22,9 +24,18 @@ LATENCY = Histogram(
 )
 
 
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    # Label lookups take a lock each; the children of a (method, route, status) never change.
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def render_metrics() -> tuple[bytes, str]:

@@ -14,7 +14,6 @@ from enum import StrEnum
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from bloomer_ai.config import RateLimitSettings
 
@@ -60,22 +59,26 @@ class Decision:
 
 
 class RateLimiter:
+    """Fixed windows aligned to the clock, counted in a ``limits`` storage.
+
+    One storage call per hit (an atomic increment with expiry: a single round trip on
+    Redis); the window's end is known from the clock, so remaining and reset need no
+    second call.
+    """
+
     def __init__(self, settings: RateLimitSettings) -> None:
         self._policies: dict[RouteGroup, RateLimitItem] = {
             group: parse(getattr(settings, f"ratelimit_{group.value}")) for group in RouteGroup
         }
-        self._memory = FixedWindowRateLimiter(MemoryStorage())
-        self._redis_url = settings.redis_url
-        self._redis: FixedWindowRateLimiter | None = None
+        self._memory: Storage = MemoryStorage()
+        self._redis: Storage | None = None
         self._redis_down_since: float | None = None
         if settings.redis_url:
-            self._redis = FixedWindowRateLimiter(
-                RedisStorage(
-                    settings.redis_url,
-                    implementation="redispy",
-                    wrap_exceptions=True,
-                    key_prefix=settings.ratelimit_key_prefix,
-                )
+            self._redis = RedisStorage(
+                settings.redis_url,
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix=settings.ratelimit_key_prefix,
             )
 
     @property
@@ -85,7 +88,7 @@ class RateLimiter:
     def policy(self, group: RouteGroup) -> RateLimitItem:
         return self._policies[group]
 
-    def _limiter(self) -> FixedWindowRateLimiter:
+    def _storage(self) -> Storage:
         if self._redis is None:
             return self._memory
         down_since = self._redis_down_since
@@ -93,58 +96,63 @@ class RateLimiter:
             return self._memory
         return self._redis
 
+    @staticmethod
+    def _window(item: RateLimitItem, group: RouteGroup, identity: str) -> tuple[str, int, int]:
+        """The counter key of the current window, its length, and seconds until it ends."""
+        length = item.get_expiry()
+        now = time.time()
+        index = int(now // length)
+        reset = max(1, math.ceil((index + 1) * length - now))
+        return f"{group.value}/{identity}/{length}/{index}", length, reset
+
+    async def _on_redis_error(self, exc: Exception) -> None:
+        if self._redis_down_since is None:
+            log.warning(
+                "ratelimit_redis_unavailable", error_type=type(exc).__name__, fallback="memory"
+            )
+        self._redis_down_since = time.monotonic()
+
     async def hit(self, group: RouteGroup, identity: str) -> Decision:
         item = self._policies[group]
-        limiter = self._limiter()
+        key, length, reset = self._window(item, group, identity)
+        storage = self._storage()
         try:
-            allowed = await limiter.hit(item, group.value, identity)
-            stats = await limiter.get_window_stats(item, group.value, identity)
+            count = await storage.incr(key, length)
         except Exception as exc:
-            if limiter is self._memory:
+            if storage is self._memory:
                 raise
-            if self._redis_down_since is None:
-                log.warning(
-                    "ratelimit_redis_unavailable",
-                    error_type=type(exc).__name__,
-                    fallback="memory",
-                )
-            self._redis_down_since = time.monotonic()
-            limiter = self._memory
-            allowed = await limiter.hit(item, group.value, identity)
-            stats = await limiter.get_window_stats(item, group.value, identity)
+            await self._on_redis_error(exc)
+            count = await self._memory.incr(key, length)
         else:
-            if limiter is self._redis and self._redis_down_since is not None:
+            if storage is self._redis and self._redis_down_since is not None:
                 log.info("ratelimit_redis_recovered")
                 self._redis_down_since = None
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
         return Decision(
-            allowed=allowed,
+            allowed=count <= item.amount,
             policy_name=group.value,
             limit=item.amount,
-            remaining=max(0, stats.remaining),
+            remaining=max(0, item.amount - count),
             reset_seconds=reset,
-            window_seconds=item.get_expiry(),
+            window_seconds=length,
         )
 
     async def exceeded(self, group: RouteGroup, identity: str) -> Decision | None:
         """Whether ``identity`` is already over the group's limit, without counting a hit."""
         item = self._policies[group]
-        limiter = self._limiter()
+        key, length, reset = self._window(item, group, identity)
         try:
-            ok = await limiter.test(item, group.value, identity)
-            if ok:
-                return None
-            stats = await limiter.get_window_stats(item, group.value, identity)
+            count = await self._storage().get(key)
         except Exception:
             return None  # failing open: an unavailable store never locks people out
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(False, group.value, item.amount, 0, reset, item.get_expiry())
+        if count < item.amount:
+            return None
+        return Decision(False, group.value, item.amount, 0, reset, length)
 
     async def reset(self) -> None:
         """Clear every counter (tests and benchmarks)."""
-        await self._memory.storage.reset()
+        await self._memory.reset()
         if self._redis is not None:
-            await self._redis.storage.reset()
+            await self._redis.reset()
 
 
 def build_rate_limiter(settings: RateLimitSettings) -> RateLimiter:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.kit.pagination import PageParams, fetch_page
@@ -121,6 +121,19 @@ async def delete_rule(session: AsyncSession, shop_id: uuid.UUID, rule_id: str) -
     await _bump_version(session, shop_id)
 
 
+async def read_without_transaction(session: AsyncSession) -> None:
+    """Run this request's reads in autocommit mode when the session owns its connection.
+
+    Evaluation only reads, and each of its reads stands alone (the version, then rules of
+    that version), so BEGIN/COMMIT round trips buy nothing; autocommit also makes a write
+    impossible to leave behind. A session joined to an outer transaction (tests) or one that
+    already began keeps its transaction.
+    """
+    if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 # --- compiled rule sets --------------------------------------------------------------------
 
 
@@ -136,8 +149,10 @@ class RuleSetCache:
     def __init__(self) -> None:
         self._by_shop: dict[uuid.UUID, _CachedRuleSet] = {}
 
-    async def rule_set(self, session: AsyncSession, shop_id: uuid.UUID) -> CompiledRuleSet:
-        version = await session.scalar(select(RoutingRuleSetVersion.version)) or 0
+    async def rule_set(
+        self, session: AsyncSession, shop_id: uuid.UUID, version: int
+    ) -> CompiledRuleSet:
+        """The compiled rules of ``version`` (read with the shop's facts, in one query)."""
         cached = self._by_shop.get(shop_id)
         if cached is not None and cached.version == version:
             return cached.rules
@@ -165,13 +180,18 @@ class RuleSetCache:
 class ShopFacts:
     timezone: str
     currency: str
+    rule_set_version: int
 
 
 async def _shop_facts(session: AsyncSession, shop_id: uuid.UUID) -> ShopFacts:
-    row = (
-        await session.execute(select(Shop.timezone, Shop.currency).where(Shop.id == shop_id))
-    ).one()
-    return ShopFacts(row.timezone, row.currency)
+    """Time zone, currency and the rule-set version: one round trip per evaluation."""
+    statement = (
+        select(Shop.timezone, Shop.currency, RoutingRuleSetVersion.version)
+        .outerjoin(RoutingRuleSetVersion, RoutingRuleSetVersion.shop_id == Shop.id)
+        .where(Shop.id == shop_id)
+    )
+    row = (await session.execute(statement)).one()
+    return ShopFacts(row.timezone, row.currency, row.version or 0)
 
 
 async def _customer_context(
@@ -243,9 +263,8 @@ def build_context(
 
 
 async def context_from_request(
-    session: AsyncSession, shop_id: uuid.UUID, request: EvaluateRequest, now: datetime
+    session: AsyncSession, shop: ShopFacts, request: EvaluateRequest, now: datetime
 ) -> dict[str, Any]:
-    shop = await _shop_facts(session, shop_id)
     if request.order_id is not None:
         return await _context_of_stored_order(session, request.order_id, shop, now)
     customer = None
@@ -332,6 +351,8 @@ async def evaluate(
     now: datetime | None = None,
 ) -> Evaluation:
     """Match an order against the shop's enabled rules. Reads only; writes nothing."""
-    context = await context_from_request(session, shop_id, request, now or datetime.now(UTC))
-    rule_set = await cache.rule_set(session, shop_id)
+    await read_without_transaction(session)
+    shop = await _shop_facts(session, shop_id)
+    context = await context_from_request(session, shop, request, now or datetime.now(UTC))
+    rule_set = await cache.rule_set(session, shop_id, shop.rule_set_version)
     return rule_set.evaluate(context, explain=explain)
