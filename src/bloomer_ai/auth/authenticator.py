@@ -75,6 +75,7 @@ class Authenticator:
         self.keys: TTLCache[bytes, KeyFacts] = TTLCache(ttl)
         self.users: TTLCache[str, UserFacts] = TTLCache(ttl)
         self.session_tokens: TTLCache[bytes, str] = TTLCache(ttl)
+        self.session_claims: TTLCache[bytes, str] = TTLCache(ttl)
         self._last_used_written: dict[uuid.UUID, float] = {}
 
     # -- reading credentials -------------------------------------------------------------
@@ -140,10 +141,16 @@ class Authenticator:
         if looks_like_jwe(token):
             if self.decoder is None:
                 raise NotAuthenticated("Session tokens are not accepted: no secret configured.")
+            # A decrypted token is remembered (by its hash) until its own exp at the latest.
+            digest = hashlib.sha256(f"{credentials.cookie_name}|{token}".encode()).digest()
+            subject = self.session_claims.get(digest)
+            if subject is not None:
+                return subject
             try:
                 claims = self.decoder.decode(token, cookie_name=credentials.cookie_name)
             except InvalidSessionToken:
                 raise NotAuthenticated("The session token is invalid or expired.") from None
+            self.session_claims.put(digest, claims.sub, claims.exp - time.time())
             return claims.sub
         return await self._database_session_user(session, token)
 

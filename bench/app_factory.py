@@ -1,0 +1,49 @@
+"""The service as the bench serves it: ``create_app`` plus a bench-only router.
+
+``uvicorn --factory bench.app_factory:create_bench_app`` (or granian's ``--factory``)
+builds the real application with settings from the environment that ``bench.run`` sets
+(``DATABASE_URL`` of the bench database, test secrets, ``LOG_LEVEL=WARNING``). The extra
+router under ``/_bench`` gives scenarios that have no public route yet (one read of a shop
+row) a way in, through the service's own per-request session; it is never part of the
+service itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import select
+
+from bloomer_ai.config import load_settings
+from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.db.session import DbSession
+from bloomer_ai.db.urls import normalise_database_url
+from bloomer_ai.kit.http import JsonRoute
+from bloomer_ai.logging import configure_logging
+from bloomer_ai.main import create_app
+from bloomer_ai.models import Shop
+from bloomer_ai.shops.errors import ShopNotFound
+
+bench_router = APIRouter(prefix="/_bench", route_class=JsonRoute, include_in_schema=False)
+
+
+@bench_router.get("/shops/{shop_id}")
+async def read_shop(shop_id: uuid.UUID, session: DbSession) -> dict[str, str]:
+    # The request's unit of work (begin, select, commit), as every real endpoint has it.
+    shop = await session.scalar(select(Shop).where(Shop.id == shop_id))
+    if shop is None:
+        raise ShopNotFound()
+    return {"id": str(shop.id), "name": shop.name, "country": shop.country}
+
+
+def create_bench_app() -> FastAPI:
+    settings = load_settings()
+    # As `bloomer-ai serve` does: without it structlog would print every access line.
+    configure_logging(level=settings.server.log_level, json_output=False)
+    if not settings.db.database_url:
+        raise SystemExit("bench: DATABASE_URL must name the bench database")
+    target = DatabaseTarget(normalise_database_url(settings.db.database_url), embedded=False)
+    app = create_app(settings, database=target)
+    app.include_router(bench_router)
+    return app

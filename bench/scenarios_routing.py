@@ -1,0 +1,68 @@
+"""Routing scenario: POST /api/ai/routing/evaluate against 100 realistic rules."""
+
+from __future__ import annotations
+
+from bench.database import BenchContext
+from bench.scenarios import Prepared, Scenario, register
+from bench.scenarios_auth import BENCH_SECRET
+
+
+async def _shop_with_rules(ctx: BenchContext) -> Prepared:
+    import random
+
+    from bench.jsonlogic_bench import ZONES, make_order, make_rules
+    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.db.tenancy import bind_shop
+    from bloomer_ai.routing.schemas import RuleCreate
+    from bloomer_ai.routing.service import create_rule
+    from bloomer_ai.shops.service import create_shop
+
+    rng = random.Random(7)
+    rules = make_rules(rng, 100, ZONES)
+    order = make_order(rng, ZONES)
+
+    async def make(session):  # type: ignore[no-untyped-def]
+        shop = await create_shop(session, name="Bench florist (routing)")
+        bind_shop(session.sync_session, shop.id)
+        for index, rule in enumerate(rules):
+            await create_rule(
+                session,
+                shop.id,
+                RuleCreate(
+                    name=f"rule {index}",
+                    priority=rule.priority,
+                    conditions=rule.conditions,
+                    action=dict(rule.action),
+                ),
+            )
+        issued = await create_api_key(
+            session,
+            shop_id=shop.id,
+            name="bench",
+            scopes=["routing:evaluate"],
+            pepper=BENCH_SECRET,
+        )
+        return issued.secret
+
+    secret = await ctx.run(make)
+    body = {
+        "items": order["items"],
+        "deliveryZone": order["deliveryZone"],
+        "deliveryDate": order["deliveryDate"],
+        "deliveryTime": order["deliveryTime"],
+        "total": order["total"],
+        "tags": order["tags"],
+    }
+    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=body)
+
+
+register(
+    Scenario(
+        "routing_evaluate",
+        "POST",
+        "/api/ai/routing/evaluate",
+        body={},
+        setup=_shop_with_rules,
+        description="evaluate an order-like body against 100 rules (compiled, cached)",
+    )
+)
