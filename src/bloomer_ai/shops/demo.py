@@ -61,6 +61,45 @@ STATUSES_OPEN = ["pending", "confirmed", "in_progress", "ready", "out_for_delive
 SOURCES = ["web"] * 5 + ["phone", "phone", "voice", "chat", "walk_in"]
 
 
+DEMO_AGENT_CONFIG = {
+    "greeting": "Hi! I'm Lilli from Bloom & Co. Ask me about opening hours or your order.",
+    "businessHours": {
+        "timezone": "Europe/Amsterdam",
+        "weekly": {
+            "mon": [["09:00", "18:00"]],
+            "tue": [["09:00", "18:00"]],
+            "wed": [["09:00", "18:00"]],
+            "thu": [["09:00", "21:00"]],
+            "fri": [["09:00", "18:00"]],
+            "sat": [["09:00", "17:00"]],
+        },
+        "closedDates": [],
+    },
+    "language": "en",
+    "handoff": {"enabled": True, "keywords": ["complaint", "refund"]},
+}
+DEMO_RULES = [
+    (
+        "Funeral flowers first",
+        10,
+        {"some": [{"var": "items"}, {"==": [{"var": "productType"}, "funeral"]}]},
+        {"type": "prioritize", "level": "urgent"},
+    ),
+    (
+        "Centrum by bike courier",
+        20,
+        {"==": [{"var": "deliveryZone"}, "centrum"]},
+        {"type": "assign", "target": {"kind": "courier", "id": "bike-1"}},
+    ),
+    (
+        "Big wedding orders to the workshop",
+        30,
+        {"and": [{">=": [{"var": "total"}, 10000]}, {"in": ["wedding", {"var": "tags"}]}]},
+        {"type": "assign", "target": {"kind": "team", "id": "workshop"}},
+    ),
+]
+
+
 @dataclass
 class DemoCredentials:
     shop_id: str
@@ -83,7 +122,9 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> DemoCredential
         user = await create_user(session, email=DEMO_USER_EMAIL, name="Demo Owner")
     await add_member(session, shop_id=shop.id, user_id=user.id, role="owner")
     if created:
+        shop.lilli_config = DEMO_AGENT_CONFIG
         await _seed_customers_and_orders(session, shop)
+        await _seed_routing_rules(session, shop)
     credentials = DemoCredentials(
         shop_id=str(shop.id),
         shop_name=shop.name,
@@ -182,6 +223,19 @@ async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
             for product_type, sku, name, price in items
         )
     await session.flush()
+
+
+async def _seed_routing_rules(session: AsyncSession, shop: Shop) -> None:
+    from bloomer_ai.routing.schemas import RuleCreate
+    from bloomer_ai.routing.service import create_rule
+
+    bind_shop(session.sync_session, shop.id)
+    for name, priority, conditions, action in DEMO_RULES:
+        await create_rule(
+            session,
+            shop.id,
+            RuleCreate(name=name, priority=priority, conditions=conditions, action=action),
+        )
 
 
 def describe_demo(credentials: DemoCredentials, host: str, port: int) -> str:
