@@ -97,8 +97,14 @@ async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
     return _json(409, error_body(code, message))
 
 
-async def handle_unexpected(_request: Request, exc: Exception) -> Response:
-    log.error("unhandled_error", error_type=type(exc).__name__)
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log (through the redaction step), never to the client.
+    log.error(
+        "unhandled_error",
+        error_type=type(exc).__name__,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
     error = InternalError()
     return _json(error.status_code, error.body())
 
