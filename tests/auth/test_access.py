@@ -417,3 +417,25 @@ async def test_failed_authentications_are_limited_per_ip(limited_client, world, 
     # Even good credentials wait: the address is cooling down.
     response = await limited_client.get("/api/ai/me", headers=key_headers(secret))
     assert response.status_code == 429
+
+
+async def test_warm_requests_make_no_database_round_trip(client, world, tokens, db, connection):
+    """Once the caches are warm, /api/ai/me authenticates and answers from memory."""
+    from sqlalchemy import event
+
+    _, secret = await issue_key(db, world["shop"])
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sync_connection = connection.sync_connection
+    for headers in (key_headers(secret), cookie(V4_COOKIE, tokens["owner_v4"])):
+        assert (await client.get("/api/ai/me", headers=headers)).status_code == 200  # warm-up
+        event.listen(sync_connection, "before_cursor_execute", record)
+        try:
+            for _ in range(3):
+                assert (await client.get("/api/ai/me", headers=headers)).status_code == 200
+        finally:
+            event.remove(sync_connection, "before_cursor_execute", record)
+    assert statements == []

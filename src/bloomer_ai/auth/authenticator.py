@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,7 @@ from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import AuthSession, ShopMember, User
 
 LAST_USED_INTERVAL_SECONDS = 60.0
+SessionOf = Callable[[], AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,12 @@ class Authenticator:
 
     # -- API keys ------------------------------------------------------------------------
 
-    async def key_facts(self, session: AsyncSession, presented: str) -> KeyFacts:
+    async def key_facts(self, session_of: SessionOf, presented: str) -> KeyFacts:
         digest = keyed_hash(self.pepper, presented)
         facts = self.keys.get(digest)
         now = utcnow()
         if facts is None:
-            key = await unscoped_find_usable_key(session, presented, self.pepper, now)
+            key = await unscoped_find_usable_key(session_of(), presented, self.pepper, now)
             if key is None:
                 raise NotAuthenticated("The API key is invalid, expired or revoked.")
             facts = KeyFacts(key.id, key.shop_id, frozenset(key.scopes), key.name, key.expires_at)
@@ -116,17 +118,17 @@ class Authenticator:
         elif facts.expires_at is not None and facts.expires_at <= now:
             self.keys.discard_where(lambda cached: cached.key_id == facts.key_id)
             raise NotAuthenticated("The API key is invalid, expired or revoked.")
-        await self._touch_last_used(session, facts.key_id)
+        await self._touch_last_used(session_of, facts.key_id)
         return facts
 
-    async def _touch_last_used(self, session: AsyncSession, key_id: uuid.UUID) -> None:
+    async def _touch_last_used(self, session_of: SessionOf, key_id: uuid.UUID) -> None:
         # At most one write a minute per key and process; the SQL guards across processes.
         now = time.monotonic()
         last = self._last_used_written.get(key_id)
         if last is not None and now - last < LAST_USED_INTERVAL_SECONDS:
             return
         self._last_used_written[key_id] = now
-        await unscoped_touch_last_used(session, key_id)
+        await unscoped_touch_last_used(session_of(), key_id)
 
     def forget_key(self, key_id: uuid.UUID) -> None:
         """Evict a revoked key from this process at once."""
@@ -134,7 +136,7 @@ class Authenticator:
 
     # -- sessions ------------------------------------------------------------------------
 
-    async def session_user_id(self, session: AsyncSession, credentials: Credentials) -> str:
+    async def session_user_id(self, session_of: SessionOf, credentials: Credentials) -> str:
         token = credentials.secret
         if not token:
             raise NotAuthenticated()
@@ -152,16 +154,18 @@ class Authenticator:
                 raise NotAuthenticated("The session token is invalid or expired.") from None
             self.session_claims.put(digest, claims.sub, claims.exp - time.time())
             return claims.sub
-        return await self._database_session_user(session, token)
+        return await self._database_session_user(session_of, token)
 
-    async def _database_session_user(self, session: AsyncSession, token: str) -> str:
+    async def _database_session_user(self, session_of: SessionOf, token: str) -> str:
         if len(token) > 255:
             raise NotAuthenticated()
         digest = hashlib.sha256(token.encode()).digest()
         cached = self.session_tokens.get(digest)
         if cached is not None:
             return cached
-        row = await session.scalar(select(AuthSession).where(AuthSession.session_token == token))
+        row = await session_of().scalar(
+            select(AuthSession).where(AuthSession.session_token == token)
+        )
         now = utcnow()
         if row is None or row.expires < now:
             raise NotAuthenticated("The session is unknown or expired.")
@@ -170,7 +174,7 @@ class Authenticator:
         self.session_tokens.put(digest, user_id, (row.expires - now).total_seconds())
         return user_id
 
-    async def user_facts(self, session: AsyncSession, subject: str) -> UserFacts:
+    async def user_facts(self, session_of: SessionOf, subject: str) -> UserFacts:
         cached = self.users.get(subject)
         if cached is not None:
             return cached
@@ -178,6 +182,7 @@ class Authenticator:
             condition = User.id == uuid.UUID(subject)
         except ValueError:
             condition = User.external_id == subject
+        session = session_of()
         user = await session.scalar(select(User).where(condition))
         if user is None or user.disabled_at is not None:
             raise NotAuthenticated("The user is unknown or disabled.")
@@ -193,13 +198,14 @@ class Authenticator:
 
     # -- the principal -------------------------------------------------------------------
 
-    async def authenticate(self, request: Request, session: AsyncSession) -> Principal:
+    async def authenticate(self, request: Request, session_of: SessionOf) -> Principal:
+        """``session_of()`` opens the request's session: only a cache miss needs it."""
         credentials = self.read_credentials(request)
         if credentials is None:
             raise NotAuthenticated()
         requested_shop = await requested_shop_id(request)
         if credentials.kind is PrincipalKind.API_KEY:
-            key = await self.key_facts(session, credentials.secret)
+            key = await self.key_facts(session_of, credentials.secret)
             if requested_shop is not None and requested_shop != str(key.shop_id):
                 raise ForbiddenShop("This API key belongs to another shop.")
             return Principal(
@@ -209,8 +215,8 @@ class Authenticator:
                 api_key_id=key.key_id,
                 api_key_name=key.name,
             )
-        subject = await self.session_user_id(session, credentials)
-        user = await self.user_facts(session, subject)
+        subject = await self.session_user_id(session_of, credentials)
+        user = await self.user_facts(session_of, subject)
         shop_id = choose_shop(user.memberships, requested_shop)
         return Principal(
             kind=PrincipalKind.SESSION,

@@ -30,8 +30,7 @@ from bloomer_ai.auth.errors import (
 )
 from bloomer_ai.auth.principal import MANAGERS, Principal, PrincipalKind, Role
 from bloomer_ai.auth.scopes import Scope
-from bloomer_ai.db.session import DbSession
-from bloomer_ai.db.tenancy import bind_shop
+from bloomer_ai.db.session import DbSession, bind_request_shop, request_session_of
 from bloomer_ai.errors import RateLimited
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
 
@@ -67,7 +66,7 @@ class Access:
             f"group={self.group.value})"
         )
 
-    async def __call__(self, request: Request, session: DbSession) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         authenticator: Authenticator = request.app.state.authenticator
         limiter: RateLimiter = request.app.state.rate_limiter
         ip = client_ip(request)
@@ -79,7 +78,9 @@ class Access:
                 headers=_header_dict(blocked.headers()),
             )
         try:
-            principal = await authenticator.authenticate(request, session)
+            principal = await authenticator.authenticate(
+                request, lambda: request_session_of(request)
+            )
         except NotAuthenticated as exc:
             await limiter.hit(RouteGroup.AUTH_FAILURES, ip)
             exc.headers.update(WWW_AUTHENTICATE)
@@ -94,7 +95,7 @@ class Access:
             raise RateLimited(headers=_header_dict(decision.headers()))
 
         self._check(request, principal)
-        bind_shop(session.sync_session, principal.shop_id)
+        bind_request_shop(request, principal.shop_id)
         state["principal"] = principal
         return principal
 

@@ -13,6 +13,7 @@ from bloomer_ai.auth.errors import ApiKeyNotFound
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, MeRead
 from bloomer_ai.auth.service import describe_principal
+from bloomer_ai.db.session import request_session_of
 from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.kit.pagination import Page, PageParams, page_params
@@ -26,8 +27,9 @@ ManagerRead = Annotated[Principal, Depends(manager_access(RouteGroup.READ))]
 
 
 @router.get("/me", response_model=MeRead, summary="The caller: user or key, shop, role, scopes")
-async def who_am_i(principal: AnyPrincipal, session: ShopSession, request: Request) -> MeRead:
-    return await describe_principal(session, principal)
+async def who_am_i(principal: AnyPrincipal, request: Request) -> MeRead:
+    # No session parameter: a warm call (cached shop name) never opens one.
+    return await describe_principal(lambda: request_session_of(request), principal)
 
 
 @router.post(

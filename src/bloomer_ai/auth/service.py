@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.auth.principal import Principal, PrincipalKind
@@ -7,8 +9,10 @@ from bloomer_ai.auth.schemas import MeKey, MeRead, MeShop, MeUser
 from bloomer_ai.shops.service import get_shop_cached
 
 
-async def describe_principal(session: AsyncSession, principal: Principal) -> MeRead:
-    shop_name = await get_shop_cached(session, principal.shop_id)
+async def describe_principal(
+    session_of: Callable[[], AsyncSession], principal: Principal
+) -> MeRead:
+    shop_name = await get_shop_cached(session_of, principal.shop_id)
     user = (
         MeUser(id=principal.user_id, email=principal.user_email or "")
         if principal.kind is PrincipalKind.SESSION and principal.user_id

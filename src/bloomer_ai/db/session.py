@@ -43,9 +43,10 @@ async def unit_of_work(
 
 
 REQUEST_SESSION_KEY = "db_session"
+BOUND_SHOP_KEY = "bound_shop_id"
 
 
-async def _request_session(request: Request) -> AsyncSession:
+def request_session_of(request: Request) -> AsyncSession:
     """The request's unit of work, opened on first use (one per request).
 
     ``finish_request_session`` (called by ``JsonRoute`` after the endpoint returns and
@@ -59,7 +60,23 @@ async def _request_session(request: Request) -> AsyncSession:
         factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
         session = factory()
         state[REQUEST_SESSION_KEY] = session
+        shop_id = state.get(BOUND_SHOP_KEY)
+        if shop_id is not None:
+            bind_shop(session.sync_session, shop_id)
     return session
+
+
+def bind_request_shop(request: Request, shop_id: uuid.UUID) -> None:
+    """Scope the request's session (now, or when it is opened) to the principal's shop."""
+    state = request.scope.setdefault("state", {})
+    state[BOUND_SHOP_KEY] = shop_id
+    session: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
+    if session is not None:
+        bind_shop(session.sync_session, shop_id)
+
+
+async def _request_session(request: Request) -> AsyncSession:
+    return request_session_of(request)
 
 
 async def finish_request_session(scope: MutableMapping[str, Any], *, failed: bool) -> None:

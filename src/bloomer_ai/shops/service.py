@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,10 +68,10 @@ async def add_member(
 _shop_names: TTLCache[uuid.UUID, str] = TTLCache(30.0)
 
 
-async def get_shop_cached(session: AsyncSession, shop_id: uuid.UUID) -> str:
-    """The shop's name, from a short per-process cache."""
+async def get_shop_cached(session_of: Callable[[], AsyncSession], shop_id: uuid.UUID) -> str:
+    """The shop's name, from a short per-process cache (the session is opened on a miss)."""
     name = _shop_names.get(shop_id)
     if name is None:
-        name = (await get_shop(session, shop_id)).name
+        name = (await get_shop(session_of(), shop_id)).name
         _shop_names.put(shop_id, name)
     return name
