@@ -33,6 +33,10 @@ from bloomer_ai.db.urls import describe_url, libpq_url, normalise_database_url
 T = TypeVar("T")
 
 
+# The secret and API-key pepper the bench gives the service (never a real one).
+BENCH_SECRET = "bench-only-secret-0123456789abcdef0123456789abcdef"
+
+
 @dataclass(frozen=True)
 class BenchDatabase:
     url: URL

@@ -25,10 +25,9 @@ from contextlib import contextmanager
 
 import httpx
 
-from bench.database import BenchContext, bench_database
+from bench.database import BENCH_SECRET, BenchContext, bench_database
 
 LIMIT = 200
-BENCH_SECRET = "bench-only-secret-0123456789abcdef0123456789abcdef"
 
 
 def _free_port() -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.database import BenchContext, BenchDatabase, bench_database
+from bench.database import BENCH_SECRET, BenchContext, BenchDatabase, bench_database
 from bench.loadgen import LoadSpec
 from bench.scenarios import SCENARIOS, YARDSTICK, Scenario, load_scenario_modules
 from bench.servers import (
@@ -50,7 +50,6 @@ from bench.servers import (
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 LOGS_DIR = RESULTS_DIR / "logs"
 INPROCESS_BENCH = PROJECT_ROOT / "bench" / "jsonlogic_bench.py"
-BENCH_SECRET = "bench-only-secret-0123456789abcdef0123456789abcdef"
 # High enough never to trip during a run, so the limiter's cost is measured, not its 429s.
 UNLIMITED_RATE = "100000000/minute"
 

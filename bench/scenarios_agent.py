@@ -18,9 +18,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bench.database import BenchContext
+from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
-from bench.scenarios_auth import BENCH_SECRET
 
 QUESTION = "Are you open now?"
 CONFIG: dict[str, Any] = {

@@ -9,10 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench.database import BenchContext
+from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
-
-BENCH_SECRET = "bench-only-secret-0123456789abcdef0123456789abcdef"
 
 
 async def _api_key(ctx: BenchContext) -> Prepared:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bench.database import BenchContext
+from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
-from bench.scenarios_auth import BENCH_SECRET
 
 
 async def _shop_with_rules(ctx: BenchContext) -> Prepared:

@@ -33,11 +33,10 @@ from bloomer_ai.config import AISettings, FeatureSettings, RateLimitSettings
 from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.models import AgentConversation, AgentMessage, Shop
-from conftest import TEST_AUTH_SECRET, make_settings
+from conftest import make_settings
 from factories.agent import add_message, create_agent_world, create_conversation
 from factories.core import create_customer, create_order
-from support.auth import issue_key, key_headers
-from support.nextauth import mint
+from support.auth import bearer, issue_key, key_headers, session_tokens
 
 OWNER_ID = uuid.UUID("01900000-0000-7000-8000-0000000000a1")
 STAFF_ID = uuid.UUID("01900000-0000-7000-8000-0000000000a2")
@@ -163,18 +162,7 @@ def scenario_of(client: AsyncClient) -> str:
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    subjects = {"owner": OWNER_ID, "staff": STAFF_ID, "other_owner": OTHER_OWNER_ID}
-    minted = mint(
-        [
-            {"lib": "v4", "secret": TEST_AUTH_SECRET, "token": {"sub": str(sub)}}
-            for sub in subjects.values()
-        ]
-    )
-    return dict(zip(subjects, minted, strict=True))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return session_tokens({"owner": OWNER_ID, "staff": STAFF_ID, "other_owner": OTHER_OWNER_ID})
 
 
 @pytest.fixture

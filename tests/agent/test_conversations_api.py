@@ -10,11 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bloomer_ai.models import AgentConversation, AgentMessage
-from conftest import TEST_AUTH_SECRET
 from factories.agent import add_message, add_messages, create_agent_world, create_conversation
 from factories.core import create_customer
-from support.auth import issue_key, key_headers
-from support.nextauth import mint
+from support.auth import bearer, issue_key, key_headers, session_tokens
 
 OWNER_ID = uuid.UUID("01900000-0000-7000-8000-0000000000b1")
 STAFF_ID = uuid.UUID("01900000-0000-7000-8000-0000000000b2")
@@ -26,18 +24,7 @@ WRITE = ["conversations:write"]
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    subjects = {"owner": OWNER_ID, "staff": STAFF_ID, "other_owner": OTHER_OWNER_ID}
-    minted = mint(
-        [
-            {"lib": "v4", "secret": TEST_AUTH_SECRET, "token": {"sub": str(sub)}}
-            for sub in subjects.values()
-        ]
-    )
-    return dict(zip(subjects, minted, strict=True))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return session_tokens({"owner": OWNER_ID, "staff": STAFF_ID, "other_owner": OTHER_OWNER_ID})
 
 
 @pytest.fixture

@@ -50,3 +50,21 @@ async def database_session(
     )
     await db.flush()
     return token
+
+
+def session_tokens(subjects: dict[str, uuid.UUID]) -> dict[str, str]:
+    """NextAuth v4 session tokens (minted by next-auth itself) for named user ids."""
+    from conftest import TEST_AUTH_SECRET
+    from support.nextauth import mint
+
+    minted = mint(
+        [
+            {"lib": "v4", "secret": TEST_AUTH_SECRET, "token": {"sub": str(sub)}}
+            for sub in subjects.values()
+        ]
+    )
+    return dict(zip(subjects, minted, strict=True))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
