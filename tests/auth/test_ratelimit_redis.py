@@ -102,3 +102,28 @@ async def test_two_server_processes_sharing_redis_admit_exactly_the_limit(
         async with unit_of_work(factory, unscoped=True) as session:
             await session.execute(delete(Shop).where(Shop.id == shop.id))
     await asyncio.sleep(0)
+
+
+async def test_failed_authentications_are_counted_across_processes(redis_server):
+    prefix = f"fail-{secrets.token_hex(4)}"
+
+    def limiter() -> RateLimiter:
+        return RateLimiter(
+            RateLimitSettings(
+                redis_url=redis_server,
+                ratelimit_auth_failures="4/minute",
+                ratelimit_key_prefix=prefix,
+                _env_file=None,
+            )
+        )
+
+    first, second = limiter(), limiter()
+    for _ in range(4):
+        assert (await first.hit(RouteGroup.AUTH_FAILURES, "203.0.113.9")).allowed
+    assert first.recently_failed("203.0.113.9")
+    # The other process has not seen this address fail, so it does not look it up for
+    # every request; its first failure from the address finds the shared count over.
+    assert not second.recently_failed("203.0.113.9")
+    assert not (await second.hit(RouteGroup.AUTH_FAILURES, "203.0.113.9")).allowed
+    assert await second.exceeded(RouteGroup.AUTH_FAILURES, "203.0.113.9") is not None
+    await first.reset()

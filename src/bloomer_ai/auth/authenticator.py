@@ -250,9 +250,10 @@ async def requested_shop_id(request: Request) -> str | None:
     header = request.headers.get("x-shop-id")
     if header:
         return header.strip()
-    query = request.query_params.get("shopId")
-    if query:
-        return query.strip()
+    if b"shopId" in request.scope.get("query_string", b""):
+        query = request.query_params.get("shopId")
+        if query:
+            return query.strip()
     if request.method in {"POST", "PUT", "PATCH"}:
         content_type = request.headers.get("content-type", "")
         if "json" in content_type:

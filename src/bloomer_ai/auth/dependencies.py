@@ -71,18 +71,26 @@ class Access:
         limiter: RateLimiter = request.app.state.rate_limiter
         ip = client_ip(request)
 
-        blocked = await limiter.exceeded(RouteGroup.AUTH_FAILURES, ip)
-        if blocked is not None:
-            raise RateLimited(
-                "Too many failed authentications from this address; retry later.",
-                headers=_header_dict(blocked.headers()),
-            )
+        # Only an address this process has seen fail is looked up in the (shared) counter:
+        # every other request skips that round trip.
+        if limiter.recently_failed(ip):
+            blocked = await limiter.exceeded(RouteGroup.AUTH_FAILURES, ip)
+            if blocked is not None:
+                raise RateLimited(
+                    "Too many failed authentications from this address; retry later.",
+                    headers=_header_dict(blocked.headers()),
+                )
         try:
             principal = await authenticator.authenticate(
                 request, lambda: request_session_of(request)
             )
         except NotAuthenticated as exc:
-            await limiter.hit(RouteGroup.AUTH_FAILURES, ip)
+            failures = await limiter.hit(RouteGroup.AUTH_FAILURES, ip)
+            if not failures.allowed:
+                raise RateLimited(
+                    "Too many failed authentications from this address; retry later.",
+                    headers=_header_dict(failures.headers()),
+                ) from None
             exc.headers.update(WWW_AUTHENTICATE)
             raise
 

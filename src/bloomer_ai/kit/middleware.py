@@ -39,13 +39,13 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
 
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        incoming_id, declared = _request_id_and_length(scope)
+        request_id = incoming_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False}
         request_id_header = (b"x-request-id", request_id.encode())
 
-        declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await _send_error(send, PayloadTooLarge(), request_id_header)
             self._finish(scope, request_id, 413, started)
@@ -113,23 +113,21 @@ class RequestContextMiddleware:
         )
 
 
-def _incoming_request_id(scope: Scope) -> str | None:
+def _request_id_and_length(scope: Scope) -> tuple[str | None, int | None]:
+    """The client's X-Request-ID (if safe to echo) and Content-Length, in one pass."""
+    request_id: str | None = None
+    length: int | None = None
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
             # Echo only ids that are safe to log and to put in a header.
-            return candidate if _REQUEST_ID_OK.match(candidate) else None
-    return None
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
+            request_id = candidate if _REQUEST_ID_OK.match(candidate) else None
+        elif name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                length = None
+    return request_id, length
 
 
 async def _send_error(send: Send, error: Any, extra_header: tuple[bytes, bytes]) -> None:

@@ -73,6 +73,8 @@ class RateLimiter:
         self._memory: Storage = MemoryStorage()
         self._redis: Storage | None = None
         self._redis_down_since: float | None = None
+        # Addresses whose authentication failed in this process lately, with when.
+        self._failed_at: dict[str, float] = {}
         if settings.redis_url:
             self._redis = RedisStorage(
                 settings.redis_url,
@@ -112,7 +114,24 @@ class RateLimiter:
             )
         self._redis_down_since = time.monotonic()
 
+    def recently_failed(self, address: str) -> bool:
+        """Whether this process saw ``address`` fail to authenticate within the window."""
+        seen = self._failed_at.get(address)
+        if seen is None:
+            return False
+        if time.monotonic() - seen > self._policies[RouteGroup.AUTH_FAILURES].get_expiry():
+            del self._failed_at[address]
+            return False
+        return True
+
+    def _note_failure(self, address: str) -> None:
+        if len(self._failed_at) >= 100_000:
+            self._failed_at.clear()  # bounded memory; the shared counter keeps the truth
+        self._failed_at[address] = time.monotonic()
+
     async def hit(self, group: RouteGroup, identity: str) -> Decision:
+        if group is RouteGroup.AUTH_FAILURES:
+            self._note_failure(identity)
         item = self._policies[group]
         key, length, reset = self._window(item, group, identity)
         storage = self._storage()
