@@ -330,3 +330,18 @@ def test_a_cli_error_never_prints_a_traceback_for_a_missing_option(cli_dir: Path
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "--name" in result.stderr
+
+
+def test_serve_refuses_a_server_database_that_is_not_migrated(
+    empty_db_url: str, cli_dir: Path
+) -> None:
+    result = run_cli("serve", "--port", "1", cwd=cli_dir, database=empty_db_url)
+    line = assert_one_line_failure(result)
+    assert "schema revision none" in line and "bloomer-ai db upgrade" in line
+    # After the upgrade the same check passes: serve gets as far as binding its port.
+    assert run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url).returncode == 0
+    from bloomer_ai.db.migrate import schema_revisions
+    from bloomer_ai.db.urls import normalise_database_url
+
+    current, head = schema_revisions(normalise_database_url(empty_db_url))
+    assert current == head

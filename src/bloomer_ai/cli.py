@@ -135,13 +135,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT).")] = None,
 ) -> None:
-    """Run the API server (and, on the embedded database, an in-process job worker)."""
+    """Run the API server (on the embedded default: migrate first; on a server: check)."""
     import uvicorn
 
     from bloomer_ai.main import create_app
 
     settings = _settings()
     target = _database(settings)
+    if not target.embedded:
+        _require_current_schema(target)
     if demo:
         from bloomer_ai.shops.demo import describe_demo, seed_demo
 
@@ -161,6 +163,18 @@ def serve(
         access_log=False,
         proxy_headers=settings.webhooks.trust_forwarded_headers,
     )
+
+
+def _require_current_schema(target: DatabaseTarget) -> None:
+    """A server database is migrated explicitly; refuse to serve an old or empty schema."""
+    from bloomer_ai.db.migrate import schema_revisions
+
+    current, head = schema_revisions(target.url)
+    if current != head:
+        fail(
+            f"{target.description} is at schema revision {current or 'none'} but this version "
+            f"needs {head}: run `bloomer-ai db upgrade` first"
+        )
 
 
 # --- db -----------------------------------------------------------------------------------

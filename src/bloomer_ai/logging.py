@@ -129,5 +129,11 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore", "procrastinate"):
+    for noisy in (
+        "uvicorn.access",
+        "httpx",
+        "httpcore",
+        "procrastinate",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -42,3 +43,23 @@ def upgrade(url: URL, revision: str = "head") -> None:
 
 def downgrade(url: URL, revision: str) -> None:
     _run(url, "downgrade", revision)
+
+
+def schema_revisions(url: URL) -> tuple[str | None, str]:
+    """The database's current revision (None: no schema) and the code's head revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    engine = create_engine(url, poolclass=pool.NullPool)
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)  # a read-only check: no "Context impl" chatter
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        migration_log.setLevel(level)
+        engine.dispose()
+    return current, head
