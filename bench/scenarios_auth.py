@@ -13,7 +13,7 @@ from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
 
 
-async def _api_key(ctx: BenchContext) -> Prepared:
+async def api_key_headers(ctx: BenchContext) -> Prepared:
     from bloomer_ai.auth.api_keys import create_api_key
     from bloomer_ai.shops.service import create_shop
 
@@ -53,7 +53,7 @@ register(
         "me_api_key",
         "GET",
         "/api/ai/me",
-        setup=_api_key,
+        setup=api_key_headers,
         description="auth with an API key + rate limit (warm: no database round trip)",
     )
 )

@@ -345,3 +345,34 @@ def test_serve_refuses_a_server_database_that_is_not_migrated(
 
     current, head = schema_revisions(normalise_database_url(empty_db_url))
     assert current == head
+
+
+def test_keys_create_list_and_revoke(db_url: str, cli_dir: Path) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    created = one_json_object(
+        run_cli(
+            "keys", "create", "--shop", shop_id, "--name", "Lilli", "--scopes",
+            "agent:chat,routing:read", "--expires-in-days", "30", "--json",
+            cwd=cli_dir, database=db_url,
+        )
+    )  # fmt: skip
+    assert created["key"].startswith(f"blm_{created['prefix']}_")
+    assert created["scopes"] == ["agent:chat", "routing:read"]
+
+    listed = run_cli("keys", "list", "--shop", shop_id, "--json", cwd=cli_dir, database=db_url)
+    (row,) = json.loads(listed.stdout)
+    assert row["id"] == created["id"] and row["revokedAt"] is None
+    assert created["key"] not in listed.stdout  # the secret is shown once, at creation
+
+    revoked = run_cli("keys", "revoke", created["id"], cwd=cli_dir, database=db_url)
+    assert revoked.returncode == 0 and created["id"] in revoked.stdout
+    listed = run_cli("keys", "list", "--shop", shop_id, "--json", cwd=cli_dir, database=db_url)
+    assert json.loads(listed.stdout)[0]["revokedAt"] is not None
+
+    unknown = run_cli("keys", "revoke", str(uuid.uuid4()), cwd=cli_dir, database=db_url)
+    assert "does not exist" in assert_one_line_failure(unknown)
+    bad_scope = run_cli(
+        "keys", "create", "--shop", shop_id, "--name", "x", "--scopes", "no:such",
+        cwd=cli_dir, database=db_url,
+    )  # fmt: skip
+    assert "no:such" in assert_one_line_failure(bad_scope)

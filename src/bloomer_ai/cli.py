@@ -338,23 +338,14 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
     """Revoke a key at once."""
-    from sqlalchemy import select
-
-    from bloomer_ai.auth.errors import ApiKeyNotFound
-    from bloomer_ai.kit.time import utcnow
-    from bloomer_ai.models import ApiKey
+    from bloomer_ai.auth.api_keys import revoke_api_key
 
     parsed = _parse_uuid(key_id, "key")
     settings = _settings()
     target = _database(settings)
 
     async def action(session: Any) -> str:
-        key = await session.scalar(select(ApiKey).where(ApiKey.id == parsed))
-        if key is None:
-            raise ApiKeyNotFound(f"No API key with id {parsed}.")
-        if key.revoked_at is None:
-            key.revoked_at = utcnow()
-        return str(key.name)
+        return (await revoke_api_key(session, parsed)).name
 
     name = _run_in_session(settings, target, action)
     typer.echo(f"revoked key {parsed} ({name})")

@@ -17,6 +17,7 @@ from bloomer_ai.auth.scopes import unknown_scopes
 from bloomer_ai.errors import ValidationFailed
 from bloomer_ai.kit.crypto import keyed_hash, same_secret
 from bloomer_ai.kit.pagination import PageParams, fetch_page
+from bloomer_ai.kit.repository import get_or_404
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import ApiKey
 
@@ -110,10 +111,9 @@ async def list_all_api_keys(session: AsyncSession, shop_id: uuid.UUID) -> Sequen
     return (await session.scalars(statement)).all()
 
 
-async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
-    key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id))
-    if key is None:
-        raise ApiKeyNotFound()
+async def revoke_api_key(session: AsyncSession, key_id: str | uuid.UUID) -> ApiKey:
+    """Revoke at once (idempotent). Another shop's key, or no key: 404."""
+    key = await get_or_404(session, ApiKey, key_id, ApiKeyNotFound)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()

@@ -9,13 +9,11 @@ from fastapi import APIRouter, Depends, Request, status
 from bloomer_ai.auth import api_keys
 from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.auth.dependencies import Access, ShopSession, manager_access
-from bloomer_ai.auth.errors import ApiKeyNotFound
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, MeRead
 from bloomer_ai.auth.service import describe_principal
 from bloomer_ai.db.session import request_session_of
 from bloomer_ai.kit.http import JsonRoute
-from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.kit.pagination import Page, PageParams, page_params
 from bloomer_ai.ratelimit.policy import RouteGroup
 
@@ -74,10 +72,7 @@ async def list_keys(
 async def revoke_key(
     key_id: str, principal: Manager, session: ShopSession, request: Request
 ) -> None:
-    parsed = parse_id(key_id)
-    if parsed is None:
-        raise ApiKeyNotFound()
-    key = await api_keys.revoke_api_key(session, parsed)
+    key = await api_keys.revoke_api_key(session, key_id)
     authenticator: Authenticator = request.app.state.authenticator
     authenticator.forget_key(key.id)
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.kit.pagination import PageParams, fetch_page
+from bloomer_ai.kit.repository import get_or_404
 from bloomer_ai.models import Customer, Order, OrderItem, OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop
 from bloomer_ai.routing.errors import CustomerNotFound, InvalidRule, OrderNotFound, RuleNotFound
@@ -59,15 +59,7 @@ async def _bump_version(session: AsyncSession, shop_id: uuid.UUID) -> None:
 
 
 async def get_rule(session: AsyncSession, rule_id: str) -> OrderRoutingRule:
-    parsed = parse_id(rule_id)
-    rule = (
-        await session.scalar(select(OrderRoutingRule).where(OrderRoutingRule.id == parsed))
-        if parsed
-        else None
-    )
-    if rule is None:
-        raise RuleNotFound()
-    return rule
+    return await get_or_404(session, OrderRoutingRule, rule_id, RuleNotFound)
 
 
 async def list_rules(
@@ -269,15 +261,8 @@ async def context_from_request(
         return await _context_of_stored_order(session, request.order_id, shop, now)
     customer = None
     if request.customer_id is not None:
-        customer_id = parse_id(request.customer_id)
-        exists = (
-            await session.scalar(select(Customer.id).where(Customer.id == customer_id))
-            if customer_id
-            else None
-        )
-        if exists is None or customer_id is None:
-            raise CustomerNotFound()
-        customer = await _customer_context(session, customer_id, None)
+        known = await get_or_404(session, Customer, request.customer_id, CustomerNotFound)
+        customer = await _customer_context(session, known.id, None)
     items = [
         {
             "productType": item.product_type,
@@ -306,10 +291,7 @@ async def context_from_request(
 async def _context_of_stored_order(
     session: AsyncSession, order_id: str, shop: ShopFacts, now: datetime
 ) -> dict[str, Any]:
-    parsed = parse_id(order_id)
-    order = await session.scalar(select(Order).where(Order.id == parsed)) if parsed else None
-    if order is None:
-        raise OrderNotFound()
+    order = await get_or_404(session, Order, order_id, OrderNotFound)
     rows = (await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all()
     customer = (
         await _customer_context(session, order.customer_id, order.placed_at)
