@@ -70,7 +70,6 @@ def service_environment(database: BenchDatabase) -> dict[str, str]:
         "NEXTAUTH_SECRET": BENCH_SECRET,
         "API_KEY_PEPPER": BENCH_SECRET,
         "LOG_LEVEL": "WARNING",
-        "RUN_WORKER_IN_PROCESS": "false",
         "WEB_CONCURRENCY": "1",
     }
     for name, info in RateLimitSettings.model_fields.items():

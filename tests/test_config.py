@@ -333,3 +333,11 @@ def test_environment_variables_override_the_defaults(clean_env: pytest.MonkeyPat
     assert settings.server.log_level == "DEBUG"
     assert settings.auth.allowed_origins == ["https://a.example", "https://b.example"]
     assert settings.ratelimit.ratelimit_agent == "5/second"
+
+
+def test_a_malformed_rate_limit_names_its_variable(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("RATELIMIT_AGENT", "thirty a minute")
+    with pytest.raises(ConfigurationError, match="RATELIMIT_AGENT"):
+        load_settings()
+    clean_env.setenv("RATELIMIT_AGENT", "30/minute")
+    assert load_settings().ratelimit.ratelimit_agent == "30/minute"

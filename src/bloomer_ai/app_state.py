@@ -14,7 +14,7 @@ from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.config import Settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
-from bloomer_ai.ratelimit.policy import build_rate_limiter
+from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.service import RuleSetCache
 
 log = structlog.get_logger("bloomer_ai")
@@ -30,7 +30,7 @@ async def open_resources(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.authenticator = Authenticator(settings)
-    app.state.rate_limiter = build_rate_limiter(settings.ratelimit)
+    app.state.rate_limiter = RateLimiter(settings.ratelimit)
     app.state.ai_provider = provider_from_settings(settings)
     app.state.routing_cache = RuleSetCache()
     warn_about_process_local_limits(settings)

@@ -139,6 +139,25 @@ class RateLimitSettings(BaseSettings):
     ratelimit_key_prefix: str = "bloomer-rl"
     web_concurrency: int = Field(default=1, ge=1)
 
+    @field_validator(
+        "ratelimit_default",
+        "ratelimit_agent",
+        "ratelimit_read",
+        "ratelimit_write",
+        "ratelimit_webhooks",
+        "ratelimit_evaluate",
+        "ratelimit_auth_failures",
+    )
+    @classmethod
+    def _is_a_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit (e.g. 60/minute)") from None
+        return value
+
 
 class FeatureSettings(BaseSettings):
     model_config = _env_config()
@@ -159,8 +178,6 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
-    run_worker_in_process: bool | None = None
-    """Default: run the job worker inside ``serve`` only on the embedded database."""
 
     @field_validator("environment", mode="before")
     @classmethod

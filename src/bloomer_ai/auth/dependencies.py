@@ -104,7 +104,6 @@ class Access:
 
         self._check(request, principal)
         bind_request_shop(request, principal.shop_id)
-        state["principal"] = principal
         return principal
 
     def _check(self, request: Request, principal: Principal) -> None:
@@ -153,7 +152,7 @@ def manager_access(group: RouteGroup) -> Access:
     return Access(kinds=(PrincipalKind.SESSION,), roles=MANAGERS, group=group)
 
 
-async def scoped_session(request: Request, session: DbSession) -> AsyncSession:
+async def scoped_session(session: DbSession) -> AsyncSession:
     """The request's session, which Access has bound to the principal's shop."""
     return session
 

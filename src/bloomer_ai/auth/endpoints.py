@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from bloomer_ai.auth import api_keys
 from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.auth.dependencies import Access, ShopSession, manager_access
-from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, MeRead
 from bloomer_ai.auth.service import describe_principal
 from bloomer_ai.db.session import request_session_of
@@ -49,7 +49,7 @@ async def create_key(
         expires_in_days=body.expires_in_days,
         created_by_user_id=principal.user_id,
     )
-    return ApiKeyCreated.model_validate({**_key_fields(issued.key), "key": issued.secret})
+    return ApiKeyCreated(**ApiKeyRead.model_validate(issued.key).model_dump(), key=issued.secret)
 
 
 @router.get("/keys", response_model=Page[ApiKeyRead], summary="The shop's API keys (no secrets)")
@@ -75,10 +75,3 @@ async def revoke_key(
     key = await api_keys.revoke_api_key(session, key_id)
     authenticator: Authenticator = request.app.state.authenticator
     authenticator.forget_key(key.id)
-
-
-def _key_fields(key: object) -> dict[str, object]:
-    return ApiKeyRead.model_validate(key).model_dump()
-
-
-__all__ = ["PrincipalKind", "router"]

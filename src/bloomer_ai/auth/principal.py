@@ -42,7 +42,3 @@ class Principal:
         if self.kind is PrincipalKind.SESSION:
             return f"user:{self.user_id}:shop:{self.shop_id}"
         return f"shop:{self.shop_id}"
-
-    @property
-    def actor_id(self) -> uuid.UUID | None:
-        return self.user_id or self.api_key_id

@@ -87,9 +87,6 @@ class RateLimiter:
     def backend(self) -> str:
         return "redis" if self._redis is not None else "memory"
 
-    def policy(self, group: RouteGroup) -> RateLimitItem:
-        return self._policies[group]
-
     def _storage(self) -> Storage:
         if self._redis is None:
             return self._memory
@@ -174,16 +171,4 @@ class RateLimiter:
             await self._redis.reset()
 
 
-def build_rate_limiter(settings: RateLimitSettings) -> RateLimiter:
-    for group in RouteGroup:
-        value = getattr(settings, f"ratelimit_{group.value}")
-        try:
-            parse(value)
-        except ValueError:
-            raise ValueError(
-                f"RATELIMIT_{group.value.upper()} is not a rate limit (e.g. 60/minute)"
-            ) from None
-    return RateLimiter(settings)
-
-
-__all__ = ["Decision", "RateLimiter", "RouteGroup", "Storage", "build_rate_limiter"]
+__all__ = ["Decision", "RateLimiter", "RouteGroup"]

@@ -99,8 +99,7 @@ async def update_rule(
         _check_rule(conditions, action)
     for name, value in changes.items():
         setattr(rule, name, value)
-    rule.updated_at = datetime.now(UTC)
-    await session.flush()
+    await session.flush()  # updated_at: TimestampMixin's onupdate
     await _bump_version(session, shop_id)
     await session.refresh(rule)
     return rule
