@@ -98,3 +98,16 @@ async def finish_request_session(scope: MutableMapping[str, Any], *, failed: boo
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session)]
+
+
+async def read_without_transaction(session: AsyncSession) -> None:
+    """Let a read-only request run its statements in autocommit: no BEGIN/COMMIT round trips.
+
+    For requests whose reads each stand alone (routing evaluation); a write is then never
+    left behind in a transaction. Only when the session owns a pooled connection and has not
+    begun yet: a session joined to an outer transaction (the tests') keeps its transaction.
+    The pool resets the connection to transactional mode when it is returned.
+    """
+    if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bloomer_ai.db.session import read_without_transaction
 from bloomer_ai.kit.pagination import PageParams, fetch_page
 from bloomer_ai.kit.repository import get_or_404
 from bloomer_ai.models import Customer, Order, OrderItem, OrderRoutingRule, RoutingRuleSetVersion
@@ -110,19 +111,6 @@ async def delete_rule(session: AsyncSession, shop_id: uuid.UUID, rule_id: str) -
     await session.delete(rule)
     await session.flush()
     await _bump_version(session, shop_id)
-
-
-async def read_without_transaction(session: AsyncSession) -> None:
-    """Run this request's reads in autocommit mode when the session owns its connection.
-
-    Evaluation only reads, and each of its reads stands alone (the version, then rules of
-    that version), so BEGIN/COMMIT round trips buy nothing; autocommit also makes a write
-    impossible to leave behind. A session joined to an outer transaction (tests) or one that
-    already began keeps its transaction.
-    """
-    if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
-        return
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 # --- compiled rule sets --------------------------------------------------------------------
