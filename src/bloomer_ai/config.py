@@ -124,6 +124,13 @@ class WebhookSettings(BaseSettings):
     trust_forwarded_headers: bool = False
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
 
+    @staticmethod
+    def accepted(secret: SecretStr | None) -> list[str]:
+        """Every secret a setting holds: comma-separated, newest first, during a rotation."""
+        if secret is None:
+            return []
+        return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
+
 
 class RateLimitSettings(BaseSettings):
     model_config = _env_config()

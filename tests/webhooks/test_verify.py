@@ -453,3 +453,28 @@ def test_vapi_bearer_only_without_vapi_headers() -> None:
 def test_vapi_nothing_presented() -> None:
     assert vapi_code([VAPI_SECRET], {"content-type": "application/json"}) == "missing_headers"
     assert vapi_code([VAPI_SECRET], {"authorization": "Basic abc"}) == "missing_headers"
+
+
+def test_a_rotation_setting_holds_several_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SUPPORT_WEBHOOK_SECRET="new,old": a delivery signed with the old one still verifies."""
+    from bloomer_ai.config import WebhookSettings
+
+    new = "whsec_" + base64.b64encode(b"n" * 32).decode()
+    old = "whsec_" + base64.b64encode(b"o" * 32).decode()
+    monkeypatch.setenv("SUPPORT_WEBHOOK_SECRET", f"{new}, {old}")
+    settings = WebhookSettings(_env_file=None)
+    accepted = WebhookSettings.accepted(settings.support_webhook_secret)
+    assert accepted == [new, old]
+    assert WebhookSettings.accepted(None) == []
+
+    body = b'{"type": "ticket.created"}'
+    sent = datetime.now(UTC)
+    signature = Webhook(old).sign("msg_rotation", sent, body.decode())
+    headers = {
+        "webhook-id": "msg_rotation",
+        "webhook-timestamp": str(int(sent.timestamp())),
+        "webhook-signature": signature,
+    }
+    assert verify_standard_webhook(accepted, headers, body) == "msg_rotation"
+    with pytest.raises(WebhookVerificationError):
+        verify_standard_webhook(accepted[:1], headers, body)

@@ -78,6 +78,7 @@ class Authenticator:
         self.users: TTLCache[str, UserFacts] = TTLCache(ttl)
         self.session_tokens: TTLCache[bytes, str] = TTLCache(ttl)
         self.session_claims: TTLCache[bytes, str] = TTLCache(ttl)
+        self.shop_names: TTLCache[uuid.UUID, str] = TTLCache(ttl)
         self._last_used_written: dict[uuid.UUID, float] = {}
 
     # -- reading credentials -------------------------------------------------------------

@@ -27,7 +27,10 @@ ManagerRead = Annotated[Principal, Depends(manager_access(RouteGroup.READ))]
 @router.get("/me", response_model=MeRead, summary="The caller: user or key, shop, role, scopes")
 async def who_am_i(principal: AnyPrincipal, request: Request) -> MeRead:
     # No session parameter: a warm call (cached shop name) never opens one.
-    return await describe_principal(lambda: request_session_of(request), principal)
+    authenticator: Authenticator = request.app.state.authenticator
+    return await describe_principal(
+        lambda: request_session_of(request), principal, authenticator.shop_names
+    )
 
 
 @router.post(

@@ -64,14 +64,12 @@ async def add_member(
     return member
 
 
-# Shop names change rarely; /api/ai/me reads them on every call.
-_shop_names: TTLCache[uuid.UUID, str] = TTLCache(30.0)
-
-
-async def get_shop_cached(session_of: Callable[[], AsyncSession], shop_id: uuid.UUID) -> str:
-    """The shop's name, from a short per-process cache (the session is opened on a miss)."""
-    name = _shop_names.get(shop_id)
+async def get_shop_name(
+    session_of: Callable[[], AsyncSession], shop_id: uuid.UUID, cache: TTLCache[uuid.UUID, str]
+) -> str:
+    """The shop's name from ``cache``; on a miss the session is opened and the row read."""
+    name = cache.get(shop_id)
     if name is None:
         name = (await get_shop(session_of(), shop_id)).name
-        _shop_names.put(shop_id, name)
+        cache.put(shop_id, name)
     return name
