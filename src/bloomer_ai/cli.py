@@ -1,4 +1,4 @@
-"""bloomer-ai: serve | worker | db | shops | users | keys | openapi.
+"""bloomer-ai: serve | db | shops | users | keys | openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
@@ -33,7 +33,7 @@ from bloomer_ai.errors import AppError
 from bloomer_ai.logging import configure_logging
 
 app = typer.Typer(
-    help="Bloomer AI backend: the service, its worker and operator commands.",
+    help="Bloomer AI backend: the service and its operator commands.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -124,7 +124,7 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
         fail(f"{what} {value!r} is not a valid id")
 
 
-# --- serve / worker -----------------------------------------------------------------------
+# --- serve ---------------------------------------------------------------------------------
 
 
 @app.command()
