@@ -11,11 +11,9 @@ from sqlalchemy import select
 
 from bloomer_ai.agent.config_schema import DEFAULT_GREETING
 from bloomer_ai.models import Shop
-from conftest import TEST_AUTH_SECRET
 from factories.agent import create_agent_world
 from factories.core import add_member, create_user
-from support.auth import V4_COOKIE, issue_key, key_headers
-from support.nextauth import mint
+from support.auth import V4_COOKIE, bearer, issue_key, key_headers, session_tokens
 
 OWNER_ID = uuid.UUID("01900000-0000-7000-8000-0000000000c1")
 STAFF_ID = uuid.UUID("01900000-0000-7000-8000-0000000000c2")
@@ -38,23 +36,9 @@ HOURS = {
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    subjects = {
-        "owner": OWNER_ID,
-        "staff": STAFF_ID,
-        "other_owner": OTHER_OWNER_ID,
-        "admin": ADMIN_ID,
-    }
-    minted = mint(
-        [
-            {"lib": "v4", "secret": TEST_AUTH_SECRET, "token": {"sub": str(sub)}}
-            for sub in subjects.values()
-        ]
+    return session_tokens(
+        {"owner": OWNER_ID, "staff": STAFF_ID, "other_owner": OTHER_OWNER_ID, "admin": ADMIN_ID}
     )
-    return dict(zip(subjects, minted, strict=True))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
