@@ -15,6 +15,7 @@ from bloomer_ai import __version__
 from bloomer_ai.config import Settings, get_settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
+from bloomer_ai.kit.direct import DirectRoutes
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
 from bloomer_ai.kit.middleware import RequestContextMiddleware
 from bloomer_ai.ops.endpoints import router as ops_router
@@ -49,6 +50,8 @@ def create_app(
     install_exception_handlers(app)
     _include_routers(app)
 
+    # Added first = innermost: learned static routes skip FastAPI's router and solver.
+    app.add_middleware(DirectRoutes, fastapi_app=app)
     # Added last = outermost: request id, size limit, access log and metrics see everything.
     app.add_middleware(
         CORSMiddleware,

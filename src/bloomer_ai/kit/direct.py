@@ -1,0 +1,341 @@
+"""Direct dispatch: a static API path served without FastAPI's router and dependency solver.
+
+FastAPI spends more CPU choosing a route (it walks every route of every included router,
+twice) and solving a route's dependencies than our hot routes spend on their own work
+(auth from a warm cache, one rate-limit increment, an evaluation of compiled rules). So once
+FastAPI has served a ``(method, path)`` with a static route of ours, ``DirectRoutes`` serves
+the next requests of that pair itself, with the same meaning:
+
+* the same route object FastAPI chose (it is learned from ``scope["route"]``, never guessed);
+* the route's dependencies called in FastAPI's order, each once per request (``use_cache``),
+  query parameters and the JSON body validated by FastAPI's own functions, so values and
+  422 details are the same;
+* the response model validated and serialised by FastAPI's ``serialize_response``;
+* errors answered by the app's exception handlers, and the unit of work ended as
+  ``JsonRoute`` ends it (commit before the response, rollback on error).
+
+A route qualifies only when all of that covers it (``direct_plan`` says why not): a
+``JsonRoute`` with a static path, the default response class, an ``async def`` endpoint
+that is not a generator, and dependencies that are ``async`` callables taking only the
+``Request``, query parameters and other such dependencies. Everything else — and every
+request while ``app.dependency_overrides`` is set — goes through FastAPI as before.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi._compat import Undefined
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import (
+    _get_param_model,
+    request_body_to_args,
+    request_params_to_args,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette._utils import get_route_path
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bloomer_ai.db.session import finish_request_session
+from bloomer_ai.kit.http import JsonRoute, check_json_body
+
+Resolved = dict[Callable[..., Any], Any]
+
+
+class _QueryFields:
+    """A dependant's query parameters, validated by FastAPI's own function.
+
+    With no query string at all and only optional parameters, the values are their
+    defaults (what FastAPI's validation returns for absent ones) without parsing anything.
+    """
+
+    def __init__(self, fields: list[Any]) -> None:
+        self.fields = fields
+        self.defaults: dict[str, Any] | None = {}
+        for field in fields:
+            info = field.field_info
+            if info.is_required() or info.validate_default or _get_param_model(field):
+                self.defaults = None
+                break
+            self.defaults[field.name] = field.default
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def values(self, request: Request) -> tuple[dict[str, Any], list[Any]]:
+        if self.defaults is not None and not request.scope.get("query_string"):
+            return {name: deepcopy(value) for name, value in self.defaults.items()}, []
+        return request_params_to_args(self.fields, request.query_params)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One dependency: its callable, its argument names, and its own sub-steps."""
+
+    name: str | None
+    call: Callable[..., Awaitable[Any]]
+    request_param: str | None
+    query: _QueryFields
+    steps: tuple[_Step, ...]
+    use_cache: bool
+
+
+def _is_async_call(call: Any) -> bool:
+    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
+        return False
+    if inspect.iscoroutinefunction(call):
+        return True
+    dunder = getattr(call, "__call__", None)  # noqa: B004 - a callable instance such as Access
+    return inspect.iscoroutinefunction(dunder) and not inspect.isclass(call)
+
+
+def _plan_step(dependant: Dependant, *, top: bool) -> _Step | str:
+    """The step for one dependant, or why it cannot be served directly."""
+    call = dependant.call
+    if call is None or not _is_async_call(call):
+        return f"{getattr(call, '__name__', call)!r} is not a plain async callable"
+    unsupported = [
+        ("path parameters", dependant.path_params),
+        ("header parameters", dependant.header_params),
+        ("cookie parameters", dependant.cookie_params),
+        ("a Response parameter", dependant.response_param_name),
+        ("background tasks", dependant.background_tasks_param_name),
+        ("security scopes", dependant.security_scopes_param_name),
+        ("a WebSocket parameter", dependant.websocket_param_name),
+        ("an HTTPConnection parameter", dependant.http_connection_param_name),
+    ]
+    if not top:
+        unsupported.append(("a body", dependant.body_params))
+    for what, present in unsupported:
+        if present:
+            return f"{getattr(call, '__name__', call)!r} takes {what}"
+    steps = []
+    for sub in dependant.dependencies:
+        step = _plan_step(sub, top=False)
+        if isinstance(step, str):
+            return step
+        steps.append(step)
+    return _Step(
+        name=dependant.name,
+        call=call,
+        request_param=dependant.request_param_name,
+        query=_QueryFields(list(dependant.query_params)),
+        steps=tuple(steps),
+        use_cache=dependant.use_cache,
+    )
+
+
+def direct_plan(route: Any) -> _Step | str:
+    """How ``route`` is served directly, or why it is left to FastAPI."""
+    if not isinstance(route, JsonRoute):
+        return "not a JsonRoute"
+    if route.param_convertors:
+        return "the path has parameters"
+    if not isinstance(route.response_class, DefaultPlaceholder):
+        return "a custom response class"
+    return _plan_step(route.dependant, top=True)
+
+
+async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any, list[Any]]:
+    """Call a step's sub-steps, then the step: FastAPI's order, errors and per-request cache.
+
+    As in ``solve_dependencies``: a step whose inputs failed validation is not called (its
+    errors are reported), and its siblings still are.
+    """
+    if step.use_cache and step.call in resolved:
+        return resolved[step.call], []
+    values: dict[str, Any] = {}
+    errors: list[Any] = []
+    for sub in step.steps:
+        value, sub_errors = await _solve(sub, request, resolved)
+        if sub_errors:
+            errors.extend(sub_errors)
+        elif sub.name is not None:
+            values[sub.name] = value
+    if step.query:
+        query_values, query_errors = step.query.values(request)
+        values.update(query_values)
+        errors.extend(query_errors)
+    if errors:
+        return None, errors
+    if step.request_param is not None:
+        values[step.request_param] = request
+    result = await step.call(**values)
+    resolved[step.call] = result
+    return result, []
+
+
+class DirectEndpoint:
+    """One route, served as ``JsonRoute`` + FastAPI would serve it, minus their overhead."""
+
+    def __init__(self, route: JsonRoute, plan: _Step) -> None:
+        self.route = route
+        self.plan = plan
+        self.body_fields = list(route.dependant.body_params)
+        self.embed_body = bool(getattr(route, "_embed_body_fields", False))
+        self.status_code = route.status_code
+
+    async def __call__(self, request: Request) -> Response:
+        body: Any = Undefined
+        if self.body_fields:
+            # Read and parsed before the dependencies run, as FastAPI does: a body that is
+            # not JSON is 415 and malformed JSON is 422 before authentication.
+            raw = await check_json_body(request)
+            if raw:
+                body = _parse_json(raw)
+        plan = self.plan
+        values: dict[str, Any] = {}
+        errors: list[Any] = []
+        resolved: Resolved = {}
+        for sub in plan.steps:
+            value, sub_errors = await _solve(sub, request, resolved)
+            if sub_errors:
+                errors.extend(sub_errors)
+            elif sub.name is not None:
+                values[sub.name] = value
+        if plan.query:
+            query_values, query_errors = plan.query.values(request)
+            values.update(query_values)
+            errors.extend(query_errors)
+        if self.body_fields:
+            body_values, body_errors = await request_body_to_args(
+                self.body_fields, body, self.embed_body
+            )
+            values.update(body_values)
+            errors.extend(body_errors)
+        if errors:
+            raise RequestValidationError(errors, body=None if body is Undefined else body)
+        if plan.request_param is not None:
+            values[plan.request_param] = request
+        result = await plan.call(**values)
+        if isinstance(result, Response):
+            return result
+        return await self._render(result)
+
+    async def _render(self, result: Any) -> Response:
+        """As FastAPI renders a returned value: response model, status code, no-body statuses."""
+        route = self.route
+        field = route.response_field
+        content = await serialize_response(
+            field=field,
+            response_content=result,
+            include=route.response_model_include,
+            exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none,
+            dump_json=field is not None,
+        )
+        status = self.status_code or 200  # FastAPI: the route's, else the class default
+        response: Response
+        if field is not None:
+            response = Response(content, status_code=status, media_type="application/json")
+        else:
+            response = JSONResponse(content, status_code=status)
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        return response
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ],
+            body=exc.doc,
+        ) from exc
+
+
+class DirectRoutes:
+    """ASGI layer: serve learned ``(method, path)`` pairs directly, the rest through FastAPI."""
+
+    def __init__(self, app: ASGIApp, *, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.endpoints: dict[tuple[str, str], DirectEndpoint] = {}
+        self.refused: dict[int, str] = {}  # id(route) → why it is left to FastAPI
+        self.enabled = True  # off: everything through FastAPI (tests compare the two)
+        fastapi_app.state.direct_routes = self
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled or self.fastapi_app.dependency_overrides:
+            await self.app(scope, receive, send)
+            return
+        key = (scope["method"], get_route_path(scope))
+        endpoint = self.endpoints.get(key)
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            self._learn(key, scope)
+            return
+        scope["route"] = endpoint.route
+        scope["endpoint"] = endpoint.route.endpoint
+        scope["path_params"] = {}
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:
+            await finish_request_session(scope, failed=True)
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise
+            response = await handler(request, exc)
+        else:
+            # Commit before answering: a failed commit becomes an error response.
+            try:
+                await finish_request_session(scope, failed=False)
+            except Exception as exc:
+                handler = self._handler_for(exc)
+                if handler is None:
+                    raise
+                response = await handler(request, exc)
+        await response(scope, receive, send)
+
+    def _learn(self, key: tuple[str, str], scope: Scope) -> None:
+        route = scope.get("route")
+        if route is None or id(route) in self.refused or getattr(route, "path", None) != key[1]:
+            return
+        if key[0] not in (getattr(route, "methods", None) or ()):
+            return
+        plan = direct_plan(route)
+        if isinstance(plan, str):
+            self.refused[id(route)] = plan
+            return
+        self.endpoints[key] = DirectEndpoint(route, plan)
+
+    def _handler_for(
+        self, exc: Exception
+    ) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+        """The app's handler for this exception, as Starlette's ExceptionMiddleware finds it.
+
+        The catch-all ``Exception`` handler is not used here: as for FastAPI's routes, an
+        unexpected error propagates to the outer layers (500 with the request id, logged).
+        """
+        handlers = self.fastapi_app.exception_handlers
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            handler = handlers.get(cls)
+            if handler is not None:
+                return handler  # type: ignore[return-value]
+        return None
