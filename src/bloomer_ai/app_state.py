@@ -13,9 +13,12 @@ from bloomer_ai.agent.dependencies import provider_from_settings
 from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.config import Settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
+from bloomer_ai.db.notifications import ChannelListener
 from bloomer_ai.db.session import make_session_factory
+from bloomer_ai.kit.features import feature_enabled
 from bloomer_ai.ratelimit.policy import RateLimiter
-from bloomer_ai.routing.service import RuleSetCache
+from bloomer_ai.routing.rule_sets import CHANNEL as ROUTING_CHANNEL
+from bloomer_ai.routing.rule_sets import RuleSetCache
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -32,12 +35,24 @@ async def open_resources(
     app.state.authenticator = Authenticator(settings)
     app.state.rate_limiter = RateLimiter(settings.ratelimit)
     app.state.ai_provider = provider_from_settings(settings)
-    app.state.routing_cache = RuleSetCache()
+    app.state.routing_cache = cache = RuleSetCache()
+    # Announcements of rule-set changes let evaluations skip the database (routing/rule_sets).
+    routing_feed = ChannelListener(
+        target,
+        ROUTING_CHANNEL,
+        on_payload=cache.note_announcement,
+        on_connected=cache.feed_connected,
+        on_lost=cache.feed_lost,
+    )
+    app.state.routing_feed = routing_feed
+    if feature_enabled(settings, "routing"):
+        routing_feed.start()
     warn_about_process_local_limits(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield {}
     finally:
+        await routing_feed.stop()
         await app.state.ai_provider.aclose()
         await engine.dispose()
 

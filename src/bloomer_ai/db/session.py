@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomer_ai.db import tenancy  # noqa: F401 - registers the tenancy hooks
@@ -111,3 +112,14 @@ async def read_without_transaction(session: AsyncSession) -> None:
     if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
         return
     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def uses_engine_connections(factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the factory's sessions run on the engine's own connections, so that what they
+    read is what is committed (not so for sessions joined to an outer transaction: tests)."""
+    return isinstance(factory.kw.get("bind"), AsyncEngine)
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (never on rollback)."""
+    event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from bloomer_ai.auth.dependencies import Access, ShopSession
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.scopes import Scope
+from bloomer_ai.db.session import request_session_of, uses_engine_connections
 from bloomer_ai.kit.features import require_feature
 from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.kit.pagination import Page, PageParams, page_params
 from bloomer_ai.ratelimit.policy import RouteGroup
 from bloomer_ai.routing import service
+from bloomer_ai.routing.rule_sets import RuleSetCache
 from bloomer_ai.routing.schemas import (
     ConditionCheck,
     EvaluateRequest,
@@ -36,6 +38,13 @@ Writer = Annotated[Principal, Depends(Access(scopes=[Scope.ROUTING_WRITE], group
 Evaluator = Annotated[
     Principal, Depends(Access(scopes=[Scope.ROUTING_EVALUATE], group=RouteGroup.EVALUATE))
 ]
+
+
+def _cache(request: Request) -> RuleSetCache:
+    cache: RuleSetCache = request.app.state.routing_cache
+    return cache
+
+
 RULE_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such rule in this shop"}}
 
 
@@ -55,8 +64,10 @@ async def list_rules(
     status_code=status.HTTP_201_CREATED,
     summary="Create a rule (validated: operators, order fields, size, action)",
 )
-async def create_rule(body: RuleCreate, principal: Writer, session: ShopSession) -> RuleRead:
-    rule = await service.create_rule(session, principal.shop_id, body)
+async def create_rule(
+    body: RuleCreate, principal: Writer, session: ShopSession, request: Request
+) -> RuleRead:
+    rule = await service.create_rule(session, principal.shop_id, body, _cache(request))
     return RuleRead.model_validate(rule)
 
 
@@ -67,15 +78,17 @@ async def get_rule(rule_id: str, principal: Reader, session: ShopSession) -> Rul
 
 @router.patch("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
 async def update_rule(
-    rule_id: str, body: RuleUpdate, principal: Writer, session: ShopSession
+    rule_id: str, body: RuleUpdate, principal: Writer, session: ShopSession, request: Request
 ) -> RuleRead:
-    rule = await service.update_rule(session, principal.shop_id, rule_id, body)
+    rule = await service.update_rule(session, principal.shop_id, rule_id, body, _cache(request))
     return RuleRead.model_validate(rule)
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RULE_ERRORS)
-async def delete_rule(rule_id: str, principal: Writer, session: ShopSession) -> None:
-    await service.delete_rule(session, principal.shop_id, rule_id)
+async def delete_rule(
+    rule_id: str, principal: Writer, session: ShopSession, request: Request
+) -> None:
+    await service.delete_rule(session, principal.shop_id, rule_id, _cache(request))
 
 
 @router.post(
@@ -87,12 +100,17 @@ async def delete_rule(rule_id: str, principal: Writer, session: ShopSession) -> 
 async def evaluate(
     body: EvaluateRequest,
     principal: Evaluator,
-    session: ShopSession,
     request: Request,
     explain: Annotated[bool, Query(description="Say why each rule matched or not.")] = False,
 ) -> EvaluateResponse:
+    # No session parameter: with the rule set cached, an order-like body reads nothing.
     result = await service.evaluate(
-        session, request.app.state.routing_cache, principal.shop_id, body, explain=explain
+        lambda: request_session_of(request),
+        _cache(request),
+        principal.shop_id,
+        body,
+        explain=explain,
+        trust_change_feed=uses_engine_connections(request.app.state.session_factory),
     )
     return EvaluateResponse(
         suggested_route=dict(result.suggested_route) if result.suggested_route else None,

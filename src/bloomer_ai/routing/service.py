@@ -1,15 +1,13 @@
 """Routing rules: CRUD with validation, and read-only evaluation against compiled rules.
 
-Compiled rule sets are cached per process and shop together with the shop's rule-set
-version; every rule change bumps that version in the same transaction, so each process
-recompiles on its next evaluation after a change (no timers, no stale rules).
+Every rule change bumps the shop's rule-set version in the same transaction; compiled rule
+sets are cached per process by that version (``rule_sets.RuleSetCache``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,13 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.db.session import read_without_transaction
+from bloomer_ai.db.session import after_commit, read_without_transaction
 from bloomer_ai.kit.pagination import PageParams, fetch_page
 from bloomer_ai.kit.repository import get_or_404
 from bloomer_ai.models import Customer, Order, OrderItem, OrderRoutingRule, RoutingRuleSetVersion
-from bloomer_ai.models.shop import Shop
 from bloomer_ai.routing.errors import CustomerNotFound, InvalidRule, OrderNotFound, RuleNotFound
-from bloomer_ai.routing.rule_index import CompiledRuleSet, Evaluation, RuleSpec
+from bloomer_ai.routing.rule_index import Evaluation
+from bloomer_ai.routing.rule_sets import RuleSetCache, ShopFacts
 from bloomer_ai.routing.schemas import EvaluateRequest, RuleCreate, RuleUpdate
 from bloomer_ai.routing.validation import validate_action, validate_rule_conditions
 
@@ -47,7 +45,13 @@ def _check_rule(conditions: Any, action: Any) -> None:
         )
 
 
-async def _bump_version(session: AsyncSession, shop_id: uuid.UUID) -> None:
+async def _bump_version(
+    session: AsyncSession, shop_id: uuid.UUID, cache: RuleSetCache | None
+) -> None:
+    """One more version of the shop's rule set (announced to every process at commit)."""
+    if cache is not None:
+        # This process need not wait for the announcement to see its own change.
+        after_commit(session, lambda: cache.note_local_change(shop_id))
     statement = (
         insert(RoutingRuleSetVersion)
         .values(shop_id=shop_id, version=1)
@@ -70,7 +74,10 @@ async def list_rules(
 
 
 async def create_rule(
-    session: AsyncSession, shop_id: uuid.UUID, data: RuleCreate
+    session: AsyncSession,
+    shop_id: uuid.UUID,
+    data: RuleCreate,
+    cache: RuleSetCache | None = None,
 ) -> OrderRoutingRule:
     _check_rule(data.conditions, data.action)
     rule = OrderRoutingRule(
@@ -84,13 +91,17 @@ async def create_rule(
     )
     session.add(rule)
     await session.flush()
-    await _bump_version(session, shop_id)
+    await _bump_version(session, shop_id, cache)
     await session.refresh(rule)
     return rule
 
 
 async def update_rule(
-    session: AsyncSession, shop_id: uuid.UUID, rule_id: str, data: RuleUpdate
+    session: AsyncSession,
+    shop_id: uuid.UUID,
+    rule_id: str,
+    data: RuleUpdate,
+    cache: RuleSetCache | None = None,
 ) -> OrderRoutingRule:
     rule = await get_rule(session, rule_id)
     changes = data.model_dump(exclude_unset=True)
@@ -101,76 +112,21 @@ async def update_rule(
     for name, value in changes.items():
         setattr(rule, name, value)
     await session.flush()  # updated_at: TimestampMixin's onupdate
-    await _bump_version(session, shop_id)
+    await _bump_version(session, shop_id, cache)
     await session.refresh(rule)
     return rule
 
 
-async def delete_rule(session: AsyncSession, shop_id: uuid.UUID, rule_id: str) -> None:
+async def delete_rule(
+    session: AsyncSession, shop_id: uuid.UUID, rule_id: str, cache: RuleSetCache | None = None
+) -> None:
     rule = await get_rule(session, rule_id)
     await session.delete(rule)
     await session.flush()
-    await _bump_version(session, shop_id)
-
-
-# --- compiled rule sets --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _CachedRuleSet:
-    version: int
-    rules: CompiledRuleSet
-
-
-class RuleSetCache:
-    """Per-process compiled rule sets, valid while the shop's version is unchanged."""
-
-    def __init__(self) -> None:
-        self._by_shop: dict[uuid.UUID, _CachedRuleSet] = {}
-
-    async def rule_set(
-        self, session: AsyncSession, shop_id: uuid.UUID, version: int
-    ) -> CompiledRuleSet:
-        """The compiled rules of ``version`` (read with the shop's facts, in one query)."""
-        cached = self._by_shop.get(shop_id)
-        if cached is not None and cached.version == version:
-            return cached.rules
-        rows = (await session.scalars(select(OrderRoutingRule))).all()
-        compiled = CompiledRuleSet(
-            RuleSpec(
-                id=str(row.id),
-                priority=row.priority,
-                created_at=row.created_at,
-                conditions=row.conditions,
-                action=row.action,
-                stop_on_match=row.stop_on_match,
-                enabled=row.enabled,
-            )
-            for row in rows
-        )
-        self._by_shop[shop_id] = _CachedRuleSet(version, compiled)
-        return compiled
+    await _bump_version(session, shop_id, cache)
 
 
 # --- order context -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShopFacts:
-    timezone: str
-    currency: str
-    rule_set_version: int
-
-
-async def _shop_facts(session: AsyncSession, shop_id: uuid.UUID) -> ShopFacts:
-    """Time zone, currency and the rule-set version: one round trip per evaluation."""
-    statement = (
-        select(Shop.timezone, Shop.currency, RoutingRuleSetVersion.version)
-        .outerjoin(RoutingRuleSetVersion, RoutingRuleSetVersion.shop_id == Shop.id)
-        .where(Shop.id == shop_id)
-    )
-    row = (await session.execute(statement)).one()
-    return ShopFacts(row.timezone, row.currency, row.version or 0)
 
 
 async def _customer_context(
@@ -242,12 +198,15 @@ def build_context(
 
 
 async def context_from_request(
-    session: AsyncSession, shop: ShopFacts, request: EvaluateRequest, now: datetime
+    session: AsyncSession | None, shop: ShopFacts, request: EvaluateRequest, now: datetime
 ) -> dict[str, Any]:
+    """The order context; ``session`` is needed only for an orderId or a customerId."""
     if request.order_id is not None:
+        assert session is not None
         return await _context_of_stored_order(session, request.order_id, shop, now)
     customer = None
     if request.customer_id is not None:
+        assert session is not None
         known = await get_or_404(session, Customer, request.customer_id, CustomerNotFound)
         customer = await _customer_context(session, known.id, None)
     items = [
@@ -311,17 +270,28 @@ async def _context_of_stored_order(
 
 
 async def evaluate(
-    session: AsyncSession,
+    session_of: Callable[[], AsyncSession],
     cache: RuleSetCache,
     shop_id: uuid.UUID,
     request: EvaluateRequest,
     *,
     explain: bool,
+    trust_change_feed: bool = True,
     now: datetime | None = None,
 ) -> Evaluation:
-    """Match an order against the shop's enabled rules. Reads only; writes nothing."""
-    await read_without_transaction(session)
-    shop = await _shop_facts(session, shop_id)
-    context = await context_from_request(session, shop, request, now or datetime.now(UTC))
-    rule_set = await cache.rule_set(session, shop_id, shop.rule_set_version)
-    return rule_set.evaluate(context, explain=explain)
+    """Match an order against the shop's enabled rules. Reads only; writes nothing.
+
+    ``session_of()`` opens the request's session: with a trusted cached rule set and an
+    order-like body without a customer, nothing is read from the database at all.
+    """
+    rule_set = cache.trusted(shop_id) if trust_change_feed else None
+    if rule_set is None:
+        session = session_of()
+        await read_without_transaction(session)
+        rule_set = await cache.load(session, shop_id)
+    reader: AsyncSession | None = None
+    if request.order_id is not None or request.customer_id is not None:
+        reader = session_of()
+        await read_without_transaction(reader)
+    context = await context_from_request(reader, rule_set.facts, request, now or datetime.now(UTC))
+    return rule_set.rules.evaluate(context, explain=explain)

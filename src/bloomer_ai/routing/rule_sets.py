@@ -1,0 +1,145 @@
+"""Compiled rule sets per shop, kept per process and told apart by the shop's version.
+
+Every rule change bumps the shop's row in ``routing_rule_set_versions`` in the same
+transaction (a change of the shop's time zone or currency does too, by trigger), and a
+trigger announces each new version on the channel ``routing_rule_sets``
+(``<shop id>:<version>``), delivered by PostgreSQL at commit to every listening process.
+
+* **Change feed live** (this process listens; ``ChannelListener``): an entry checked
+  against the database since the feed last connected is used without any query until an
+  announcement names a newer version of its shop, or this process commits a change of it.
+  Another process sees a change as soon as PostgreSQL's notification reaches it, normally
+  within a millisecond of the commit.
+* **Feed not live** (starting, reconnecting, or sessions that do not read committed
+  state: the tests' joined transactions): each evaluation reads the version (one query,
+  with the time zone and currency) and recompiles when it differs.
+
+No timer is involved: staleness is bounded by the notification's delivery, not a TTL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bloomer_ai.models import OrderRoutingRule, RoutingRuleSetVersion
+from bloomer_ai.models.shop import Shop
+from bloomer_ai.routing.rule_index import CompiledRuleSet, RuleSpec
+
+CHANNEL = "routing_rule_sets"
+UNVERIFIED = -1
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    timezone: str
+    currency: str
+    rule_set_version: int
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    facts: ShopFacts
+    rules: CompiledRuleSet
+    verified_in: int  # the feed generation of the last check against the database
+
+
+async def read_shop_facts(session: AsyncSession, shop_id: uuid.UUID) -> ShopFacts:
+    """Time zone, currency and the rule-set version, in one query."""
+    statement = (
+        select(Shop.timezone, Shop.currency, RoutingRuleSetVersion.version)
+        .outerjoin(RoutingRuleSetVersion, RoutingRuleSetVersion.shop_id == Shop.id)
+        .where(Shop.id == shop_id)
+    )
+    row = (await session.execute(statement)).one()
+    return ShopFacts(row.timezone, row.currency, row.version or 0)
+
+
+async def compile_rules(session: AsyncSession) -> CompiledRuleSet:
+    """The shop's rules (the session is scoped to it), compiled."""
+    rows = (await session.scalars(select(OrderRoutingRule))).all()
+    return CompiledRuleSet(
+        RuleSpec(
+            id=str(row.id),
+            priority=row.priority,
+            created_at=row.created_at,
+            conditions=row.conditions,
+            action=row.action,
+            stop_on_match=row.stop_on_match,
+            enabled=row.enabled,
+        )
+        for row in rows
+    )
+
+
+class RuleSetCache:
+    def __init__(self) -> None:
+        self._by_shop: dict[uuid.UUID, RuleSet] = {}
+        self._announced: dict[uuid.UUID, int] = {}
+        self._changed_here: set[uuid.UUID] = set()
+        self.live = False
+        # Bumped whenever the feed connects or is lost: an entry checked in an earlier
+        # generation may have missed an announcement and is checked again before use.
+        self.generation = 0
+
+    # -- the change feed (ChannelListener callbacks) ----------------------------------------
+
+    def feed_connected(self) -> None:
+        self.generation += 1
+        self.live = True
+
+    def feed_lost(self) -> None:
+        self.generation += 1
+        self.live = False
+
+    def note_announcement(self, payload: str) -> None:
+        shop, _, version = payload.partition(":")
+        try:
+            shop_id, number = uuid.UUID(shop), int(version)
+        except ValueError:
+            # Not ours to interpret: forget everything rather than trust a stale entry.
+            self._by_shop.clear()
+            return
+        if number > self._announced.get(shop_id, 0):
+            self._announced[shop_id] = number
+
+    def note_local_change(self, shop_id: uuid.UUID) -> None:
+        """This process committed a change of the shop: its next evaluation checks."""
+        self._changed_here.add(shop_id)
+
+    def announced_version(self, shop_id: uuid.UUID) -> int:
+        return self._announced.get(shop_id, 0)
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def trusted(self, shop_id: uuid.UUID) -> RuleSet | None:
+        """The shop's entry when it may be used without asking the database."""
+        entry = self._by_shop.get(shop_id)
+        if (
+            entry is None
+            or not self.live
+            or entry.verified_in != self.generation
+            or shop_id in self._changed_here
+            or entry.facts.rule_set_version < self._announced.get(shop_id, 0)
+        ):
+            return None
+        return entry
+
+    async def load(self, session: AsyncSession, shop_id: uuid.UUID) -> RuleSet:
+        """Check the shop's version in the database; recompile when it changed."""
+        # Captured before reading: an announcement missed before this read began makes
+        # the generation differ, and the entry is checked again.
+        generation = self.generation if self.live else UNVERIFIED
+        self._changed_here.discard(shop_id)
+        facts = await read_shop_facts(session, shop_id)
+        entry = self._by_shop.get(shop_id)
+        rules = entry.rules if entry is not None and entry.facts == facts else None
+        if rules is None:
+            # Read after the version: the rules are at least as new as the version says.
+            rules = await compile_rules(session)
+        entry = RuleSet(facts, rules, generation)
+        self._by_shop[shop_id] = entry
+        return entry
