@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.scenarios import YARDSTICK
+from bench.scenarios import YARDSTICK, Scenario
 
 YARDSTICK_NAME = YARDSTICK.name
 # Share of a core used by other processes during the bare run above which a run is noisy.
@@ -166,6 +166,20 @@ def print_legend() -> None:
     print("CPU columns: share of one core in the measured window used by the server's processes,")
     print("by the load generator, and by everything else (PostgreSQL, other programs);")
     print("µs CPU/req = the server's CPU time per request (steady even on a busy machine).")
+
+
+def print_comparisons(results: Sequence[dict[str, Any]], scenarios: Mapping[str, Scenario]) -> None:
+    """Rows with a like-for-like yardstick of their own: req/s as a ratio to it too."""
+    by_name = {result["scenario"]: result for result in results}
+    for name, result in by_name.items():
+        scenario = scenarios.get(name)
+        other = by_name.get(scenario.compare_to) if scenario and scenario.compare_to else None
+        if other is None or not other["rps"]:
+            continue
+        print(
+            f"{name} vs {other['scenario']}: {result['rps'] / other['rps']:.3f} "
+            f"({other['scenario']}: {scenarios[other['scenario']].description or other['path']})"
+        )
 
 
 def print_warnings(results: Sequence[dict[str, Any]]) -> None:

@@ -200,10 +200,12 @@ def run_round(
     args: argparse.Namespace,
     layout: Layout,
 ) -> list[Result]:
-    """The yardstick, then the service's scenarios: two server processes, one after the other."""
+    """The yardsticks, then the service's scenarios: two server processes, one after the other."""
+    bare = [YARDSTICK, *(scenario for scenario in scenarios if scenario.app == "bare")]
+    service = [scenario for scenario in scenarios if scenario.app == "service"]
     return [
-        *run_app(kind, "bare", [YARDSTICK], env, args, layout),
-        *run_app(kind, "service", scenarios, env, args, layout),
+        *run_app(kind, "bare", bare, env, args, layout),
+        *run_app(kind, "service", service, env, args, layout),
     ]
 
 
@@ -299,6 +301,7 @@ def run_bench(args: argparse.Namespace, names: list[str]) -> int:
     print(report.results_table(results, bare_rps))
     print()
     report.print_legend()
+    report.print_comparisons(results, {scenario.name: scenario for scenario in scenarios})
     report.print_warnings(results)
     if ceiling is not None:
         report.print_ceiling(ceiling, bare_rps)
@@ -468,6 +471,11 @@ def selected_scenarios(args: argparse.Namespace) -> list[str]:
         raise SystemExit(
             f"bench: unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}"
         )
+    # A row's like-for-like yardstick runs with it.
+    for name in list(names):
+        other = SCENARIOS[name].compare_to
+        if other is not None and other not in names:
+            names.insert(names.index(name), other)
     return names
 
 

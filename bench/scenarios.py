@@ -57,6 +57,8 @@ class Scenario:
     description: str = ""
     expect_status: int = 200
     app: Literal["service", "bare"] = "service"
+    compare_to: str | None = None
+    """Another row this one is also reported against (a like-for-like yardstick)."""
 
     def with_prepared(self, prepared: Prepared | None) -> Scenario:
         if prepared is None:

@@ -6,10 +6,33 @@ from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
 
 
-async def _shop_with_rules(ctx: BenchContext) -> Prepared:
+def _order_body() -> dict[str, object]:
+    """The order both rows send (a fixed seed: the same body in every run)."""
     import random
 
     from bench.jsonlogic_bench import ZONES, make_order, make_rules
+
+    rng = random.Random(7)
+    make_rules(rng, 100, ZONES)  # drawn first, as the rules are, so the order is the same
+    order = make_order(rng, ZONES)
+    return {
+        "items": order["items"],
+        "deliveryZone": order["deliveryZone"],
+        "deliveryDate": order["deliveryDate"],
+        "deliveryTime": order["deliveryTime"],
+        "total": order["total"],
+        "tags": order["tags"],
+    }
+
+
+async def _bare_order(ctx: BenchContext) -> Prepared:
+    return Prepared(body=_order_body())
+
+
+async def _shop_with_rules(ctx: BenchContext) -> Prepared:
+    import random
+
+    from bench.jsonlogic_bench import ZONES, make_rules
     from bloomer_ai.auth.api_keys import create_api_key
     from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.routing.schemas import RuleCreate
@@ -18,7 +41,6 @@ async def _shop_with_rules(ctx: BenchContext) -> Prepared:
 
     rng = random.Random(7)
     rules = make_rules(rng, 100, ZONES)
-    order = make_order(rng, ZONES)
 
     async def make(session):  # type: ignore[no-untyped-def]
         shop = await create_shop(session, name="Bench florist (routing)")
@@ -44,17 +66,20 @@ async def _shop_with_rules(ctx: BenchContext) -> Prepared:
         return issued.secret
 
     secret = await ctx.run(make)
-    body = {
-        "items": order["items"],
-        "deliveryZone": order["deliveryZone"],
-        "deliveryDate": order["deliveryDate"],
-        "deliveryTime": order["deliveryTime"],
-        "total": order["total"],
-        "tags": order["tags"],
-    }
-    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=body)
+    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=_order_body())
 
 
+register(
+    Scenario(
+        "bare_post",
+        "POST",
+        "/orders",
+        body={},
+        setup=_bare_order,
+        description="bare FastAPI POST validating the same order body into a model",
+        app="bare",
+    )
+)
 register(
     Scenario(
         "routing_evaluate",
@@ -63,5 +88,6 @@ register(
         body={},
         setup=_shop_with_rules,
         description="evaluate an order-like body against 100 rules (compiled, cached)",
+        compare_to="bare_post",
     )
 )

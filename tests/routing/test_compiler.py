@@ -25,7 +25,12 @@ from bloomer_ai.routing.compiler import (
     compile_with_explain,
 )
 from bloomer_ai.routing.jsonlogic import JsonLogicError, apply, truthy
-from bloomer_ai.routing.rule_index import CompiledRuleSet, RuleSpec, zones_required_by
+from bloomer_ai.routing.rule_index import (
+    CompiledRuleSet,
+    RuleSpec,
+    requirements_of,
+    zones_required_by,
+)
 
 SUITE = Path(__file__).resolve().parents[1] / "data" / "jsonlogic-tests.json"
 OFFICIAL_CASES = [
@@ -491,7 +496,7 @@ def test_explain_says_why_each_rule_matched_or_not() -> None:
         ({"and": [{"in": [{"var": "deliveryZone"}, "north-east"]}]}, None),
         ({"in": [{"var": "deliveryZone"}, ["a", 1]]}, None),
         ({"or": [zone_is("north"), zone_is("south")]}, None),
-        ({"and": [{"==": [{"var": "source"}, "web"]}]}, None),
+        ({"and": [{"==": [{"var": "source"}, "web"]}]}, None),  # indexed, but not the zone
         ({"!": zone_is("north")}, None),
         (True, None),
     ],
@@ -522,6 +527,20 @@ def random_routing_rule(rng: random.Random, index: int) -> RuleSpec:
         parts.insert(rng.randint(0, len(parts)), {"in": [{"var": "deliveryZone"}, zones]})
     elif roll < 0.8:
         parts.append({"==": [rng.choice(ZONES), {"var": "deliveryZone"}]})
+    # Other indexed fields, sometimes read with a default (which stands in for null).
+    for field, values in (
+        ("source", SOURCES),
+        ("customer.segment", SEGMENTS),
+        ("currency", CURRENCIES),
+    ):
+        if rng.random() < 0.3:
+            var: Any = (
+                {"var": [field, rng.choice(values)]} if rng.random() < 0.3 else {"var": field}
+            )
+            if rng.random() < 0.5:
+                parts.insert(rng.randint(0, len(parts)), {"==": [var, rng.choice(values)]})
+            else:
+                parts.append({"in": [var, rng.sample(values, rng.randint(0, 2))]})
     return RuleSpec(
         id=f"r{index:03d}",
         priority=rng.randint(1, 5),
@@ -533,6 +552,11 @@ def random_routing_rule(rng: random.Random, index: int) -> RuleSpec:
     )
 
 
+SOURCES = ["web", "voice", "pos"]
+SEGMENTS = ["new", "regular", "vip"]
+CURRENCIES = ["EUR", "USD"]
+
+
 def random_order(rng: random.Random) -> dict[str, Any]:
     order = random_data(rng)
     if not isinstance(order, dict):
@@ -540,6 +564,20 @@ def random_order(rng: random.Random) -> dict[str, Any]:
     order["deliveryZone"] = rng.choice([*ZONES, *ZONES, "elsewhere", ["north"], 1, None, ""])
     if rng.random() < 0.05:
         del order["deliveryZone"]
+    order["source"] = rng.choice([*SOURCES, ["web"], 0, None])
+    order["currency"] = rng.choice([*CURRENCIES, True, None])
+    order["customer"] = rng.choice(
+        [
+            None,
+            {"segment": rng.choice([*SEGMENTS, None, ["vip"], 1])},
+            {"orderCount": 3},
+            ["vip"],
+            "vip",
+        ]
+    )
+    for field in ("source", "currency", "customer"):
+        if rng.random() < 0.05:
+            del order[field]
     return order
 
 
@@ -574,3 +612,50 @@ def test_indexed_evaluation_equals_evaluating_every_rule() -> None:
                     if spec.stop_on_match:
                         break
             assert list(indexed.matched_rule_ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ({"==": [{"var": "source"}, "web"]}, {"source": ({"web"}, True)}),
+        (
+            {"and": [{"in": [{"var": "customer.segment"}, ["vip", "new"]]}, zone_is("north")]},
+            {"customer.segment": ({"vip", "new"}, True), "deliveryZone": ({"north"}, True)},
+        ),
+        # A default stands in for null: an absent value no longer rules the rule out.
+        ({"==": [{"var": ["currency", "EUR"]}, "EUR"]}, {"currency": ({"EUR"}, False)}),
+        (
+            {
+                "and": [
+                    {"==": [{"var": "source"}, "web"]},
+                    {"in": [{"var": "source"}, ["web", "pos"]]},
+                ]
+            },
+            {"source": ({"web"}, True)},
+        ),
+        ({"==": [{"var": "customer.orderCount"}, "3"]}, {}),  # not an indexed field
+        ({"or": [{"==": [{"var": "source"}, "web"]}]}, {}),
+    ],
+)
+def test_requirements_of(conditions: Any, expected: dict[str, tuple[set[str], bool]]) -> None:
+    found = requirements_of(conditions)
+    assert {
+        field: (set(requirement.values), requirement.excludes_absent)
+        for field, requirement in found.items()
+    } == expected
+
+
+def test_an_absent_value_rules_out_the_rules_that_pin_it() -> None:
+    rules = CompiledRuleSet(
+        [
+            rule("vip", {"==": [{"var": "customer.segment"}, "vip"]}),
+            rule("vip-by-default", {"==": [{"var": ["customer.segment", "vip"]}, "vip"]}),
+        ]
+    )
+    result = rules.evaluate({"customer": None})
+    assert result.matched_rule_ids == ("vip-by-default",)
+    assert result.conditions_evaluated == 1
+    assert rules.evaluate({"customer": {"segment": "vip"}}).matched_rule_ids == (
+        "vip",
+        "vip-by-default",
+    )

@@ -97,8 +97,8 @@ class Access:
         decision = await limiter.hit(self.group, principal.rate_limit_identity)
         state = request.scope.setdefault("state", {})
         state["ratelimit_headers"] = decision.headers()
-        state["shop_id"] = str(principal.shop_id)
-        structlog.contextvars.bind_contextvars(shop_id=str(principal.shop_id))
+        shop_id = state["shop_id"] = str(principal.shop_id)
+        structlog.contextvars.bind_contextvars(shop_id=shop_id)
         if not decision.allowed:
             raise RateLimited(headers=_header_dict(decision.headers()))
 

@@ -39,9 +39,10 @@ from fastapi.dependencies.utils import (
     request_body_to_args,
     request_params_to_args,
 )
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
+from pydantic import BaseModel, ValidationError
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -184,15 +185,19 @@ class DirectEndpoint:
         self.plan = plan
         self.body_fields = list(route.dependant.body_params)
         self.embed_body = bool(getattr(route, "_embed_body_fields", False))
+        self.body_model = _whole_body_model(self.body_fields, self.embed_body)
         self.status_code = route.status_code
 
     async def __call__(self, request: Request) -> Response:
         body: Any = Undefined
+        body_values: dict[str, Any] | None = None
         if self.body_fields:
             # Read and parsed before the dependencies run, as FastAPI does: a body that is
             # not JSON is 415 and malformed JSON is 422 before authentication.
             raw = await check_json_body(request)
-            if raw:
+            if raw and self.body_model is not None:
+                body_values, body = self._validate_whole_body(raw)
+            elif raw:
                 body = _parse_json(raw)
         plan = self.plan
         values: dict[str, Any] = {}
@@ -208,12 +213,13 @@ class DirectEndpoint:
             query_values, query_errors = plan.query.values(request)
             values.update(query_values)
             errors.extend(query_errors)
-        if self.body_fields:
+        if body_values is None and self.body_fields:
             body_values, body_errors = await request_body_to_args(
                 self.body_fields, body, self.embed_body
             )
-            values.update(body_values)
             errors.extend(body_errors)
+        if body_values:
+            values.update(body_values)
         if errors:
             raise RequestValidationError(errors, body=None if body is Undefined else body)
         if plan.request_param is not None:
@@ -222,6 +228,18 @@ class DirectEndpoint:
         if isinstance(result, Response):
             return result
         return await self._render(result)
+
+    def _validate_whole_body(self, raw: bytes) -> tuple[dict[str, Any] | None, Any]:
+        """A valid model body, parsed and validated in one pass (pydantic's JSON mode).
+
+        Anything else takes FastAPI's own path (json.loads, then validation in Python
+        mode), so malformed JSON and invalid fields get exactly FastAPI's errors.
+        """
+        assert self.body_model is not None
+        try:
+            return {self.body_fields[0].name: self.body_model.model_validate_json(raw)}, Undefined
+        except ValidationError:
+            return None, _parse_json(raw)
 
     async def _render(self, result: Any) -> Response:
         """As FastAPI renders a returned value: response model, status code, no-body statuses."""
@@ -249,7 +267,21 @@ class DirectEndpoint:
         return response
 
 
+def _whole_body_model(fields: list[Any], embedded: bool) -> type[BaseModel] | None:
+    """The model of a route whose whole JSON body is one pydantic model, else None."""
+    if len(fields) != 1 or embedded:
+        return None
+    info = fields[0].field_info
+    annotation = info.annotation
+    if getattr(info, "embed", False) or info.metadata:
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
 def _parse_json(raw: bytes) -> Any:
+    """json.loads with FastAPI's answers: 422 json_invalid, or 400 for undecodable bytes."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -265,6 +297,8 @@ def _parse_json(raw: bytes) -> Any:
             ],
             body=exc.doc,
         ) from exc
+    except Exception as exc:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
 class DirectRoutes:

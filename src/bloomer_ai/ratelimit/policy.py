@@ -34,7 +34,7 @@ class RouteGroup(StrEnum):
     AUTH_FAILURES = "auth_failures"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     policy_name: str
@@ -45,17 +45,17 @@ class Decision:
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         """The IETF draft's RateLimit-Policy/RateLimit and the widely read X-less trio."""
-        name = self.policy_name
-        values = {
-            "RateLimit-Policy": f'"{name}";q={self.limit};w={self.window_seconds}',
-            "RateLimit": f'"{name}";r={self.remaining};t={self.reset_seconds}',
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset_seconds),
-        }
+        name, remaining, reset = self.policy_name, self.remaining, self.reset_seconds
+        headers = [
+            (b"ratelimit-policy", f'"{name}";q={self.limit};w={self.window_seconds}'.encode()),
+            (b"ratelimit", f'"{name}";r={remaining};t={reset}'.encode()),
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]
         if not self.allowed:
-            values["Retry-After"] = str(max(1, self.reset_seconds))
-        return [(key.lower().encode(), value.encode()) for key, value in values.items()]
+            headers.append((b"retry-after", str(max(1, reset)).encode()))
+        return headers
 
 
 class RateLimiter:

@@ -5,13 +5,16 @@
 `matched_rule_ids` are the matching rules in that order, up to and including the first
 match whose `stop_on_match` is set; `suggested_route` is the action of the first match.
 
-Most routing rules pin a zone: their top level is an `and` containing
-`{"==": [{"var": "deliveryZone"}, "north"]}` (or `===`, or `in` with a list of zone
-names). Such a rule cannot match an order whose zone is another string, so an order
-only runs the rules of its own zone plus the rules that pin none, still in priority
-order. JsonLogic's `==` is loose (`["north"] == "north"` holds), so the index is used
-only when the order's zone is a string; any other zone value runs every rule. The
-result is identical either way; only the work differs.
+Most routing rules pin a field to string values: their top level is an `and` containing
+`{"==": [{"var": "deliveryZone"}, "north"]}` (or `===`, or `in` with a list of strings).
+Such a rule cannot match an order whose zone is another string, or has no zone, so an
+order only runs the rules its own values admit, still in priority order. The indexed
+fields are `deliveryZone`, `customer.segment`, `source` and `currency`. JsonLogic's `==`
+is loose (`["north"] == "north"` holds), so a value that is neither a string nor absent
+filters nothing; an absent value (null) rules out a pinning rule only when its `var`
+has no default. The result is identical either way; only the work differs. The rule
+list of each combination of those values is made once and kept (a bounded number of
+combinations per rule set).
 
 The order context is a dict with camelCase keys (see `validation.ORDER_CONTEXT_FIELDS`):
 
@@ -48,12 +51,18 @@ __all__ = [
     "RuleExplanation",
     "RuleLike",
     "RuleSpec",
+    "requirements_of",
     "zones_required_by",
 ]
 
 logger = logging.getLogger(__name__)
 
 ZONE_FIELD: Final = "deliveryZone"
+# Fields a rule may pin to string values, and where they sit in the order context.
+INDEXED_FIELDS: Final = ("deliveryZone", "customer.segment", "source", "currency")
+_CANDIDATE_LISTS_KEPT: Final = 4096
+# An order value that rules nothing out (a number, a list: loose `==` may still hold).
+_ANY: Final = object()
 
 
 class RuleLike(Protocol):
@@ -138,18 +147,31 @@ class _CompiledRule:
         return RuleExplanation(self.rule_id, outcome, explanation.decided_by, explanation.checked)
 
 
-def _is_zone_var(logic: Any) -> bool:
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A field must be one of `values`; with `excludes_absent`, an absent (null) field
+    fails too (no `var` default could stand in for it)."""
+
+    values: frozenset[str]
+    excludes_absent: bool
+
+
+def _pinned_var(logic: Any) -> tuple[str, bool] | None:
+    """(field, has a default) when `logic` reads one of the indexed fields."""
     if type(logic) is not dict or len(logic) != 1 or "var" not in logic:
-        return False
+        return None
     path = logic["var"]
     if type(path) is list:
-        # A default does not matter: the index is only used when the zone is present.
-        return 1 <= len(path) <= 2 and path[0] == ZONE_FIELD
-    return path == ZONE_FIELD and type(path) is str
+        if 1 <= len(path) <= 2 and type(path[0]) is str and path[0] in INDEXED_FIELDS:
+            return path[0], len(path) == 2
+        return None
+    if type(path) is str and path in INDEXED_FIELDS:
+        return path, False
+    return None
 
 
-def _zones_of_condition(condition: Any) -> frozenset[str] | None:
-    """The zones a condition allows, when it pins the zone to string literals."""
+def _requirement_of_condition(condition: Any) -> tuple[str, Requirement] | None:
+    """The field and values a condition pins, when it pins one to string literals."""
     if type(condition) is not dict or len(condition) != 1:
         return None
     ((operator, args),) = condition.items()
@@ -157,36 +179,77 @@ def _zones_of_condition(condition: Any) -> frozenset[str] | None:
         return None
     left, right = args
     if operator in ("==", "==="):
-        # With a string zone, loose and strict equality to a string literal agree.
-        if _is_zone_var(left) and type(right) is str:
-            return frozenset({right})
-        if _is_zone_var(right) and type(left) is str:
-            return frozenset({left})
-    if (
-        operator == "in"
-        and _is_zone_var(left)
-        and type(right) is list
-        and all(type(zone) is str for zone in right)
-    ):
-        return frozenset(right)  # `in` on an array is `===` membership
+        # With a string value, loose and strict equality to a string literal agree; null
+        # equals no string either way.
+        for var, literal in ((left, right), (right, left)):
+            pinned = _pinned_var(var)
+            if pinned is not None and type(literal) is str:
+                return pinned[0], Requirement(frozenset({literal}), not pinned[1])
+    if operator == "in" and type(right) is list and all(type(item) is str for item in right):
+        pinned = _pinned_var(left)
+        if pinned is not None:  # `in` on an array is `===` membership
+            return pinned[0], Requirement(frozenset(right), not pinned[1])
     return None
+
+
+def requirements_of(conditions: Any) -> dict[str, Requirement]:
+    """Per indexed field, the values outside which `conditions` cannot hold."""
+    direct = _requirement_of_condition(conditions)
+    if direct is not None:
+        return {direct[0]: direct[1]}
+    if type(conditions) is not dict or len(conditions) != 1 or "and" not in conditions:
+        return {}
+    parts = conditions["and"]
+    found: dict[str, Requirement] = {}
+    # Any false part makes the whole `and` falsy, so every pinning part must hold.
+    for part in parts if type(parts) is list else [parts]:
+        pinned = _requirement_of_condition(part)
+        if pinned is None:
+            continue
+        field, requirement = pinned
+        earlier = found.get(field)
+        if earlier is not None:
+            requirement = Requirement(
+                earlier.values & requirement.values,
+                earlier.excludes_absent or requirement.excludes_absent,
+            )
+        found[field] = requirement
+    return found
 
 
 def zones_required_by(conditions: Any) -> frozenset[str] | None:
     """Zones outside which `conditions` cannot hold (for a string zone), or None."""
-    direct = _zones_of_condition(conditions)
-    if direct is not None:
-        return direct
-    if type(conditions) is not dict or len(conditions) != 1 or "and" not in conditions:
-        return None
-    parts = conditions["and"]
-    zones: frozenset[str] | None = None
-    # Any false part makes the whole `and` falsy, so every zone condition must hold.
-    for part in parts if type(parts) is list else [parts]:
-        allowed = _zones_of_condition(part)
-        if allowed is not None:
-            zones = allowed if zones is None else zones & allowed
-    return zones
+    requirement = requirements_of(conditions).get(ZONE_FIELD)
+    return requirement.values if requirement is not None else None
+
+
+def _index_value(order: dict[str, Any], field: str) -> Any:
+    """The order's value of an indexed field: a string, None when absent, or _ANY."""
+    if field == "customer.segment":
+        customer = order.get("customer")
+        if customer is None:
+            return None
+        if type(customer) is not dict:
+            return _ANY
+        value = customer.get("segment")
+    else:
+        value = order.get(field)
+    if value is None or type(value) is str:
+        return value
+    return _ANY
+
+
+def _admits(requirements: tuple[tuple[int, Requirement], ...], key: tuple[Any, ...]) -> bool:
+    for position, requirement in requirements:
+        value = key[position]
+        if value is _ANY:
+            continue
+        if value is None:
+            if requirement.excludes_absent:
+                return False
+        elif value not in requirement.values:
+            return False
+    return True
 
 
 class CompiledRuleSet:
@@ -210,35 +273,50 @@ class CompiledRuleSet:
         self._all_rules: tuple[_CompiledRule | str, ...] = tuple(
             next(enabled) if rule.enabled else rule.id for rule in ordered
         )
-        zoned: dict[str, list[_CompiledRule]] = {}
-        unzoned: list[_CompiledRule] = []
-        for compiled in self._rules:
-            zones = zones_required_by(compiled.conditions)
-            if zones is None:
-                unzoned.append(compiled)
-                continue
-            for zone in zones:
-                zoned.setdefault(zone, []).append(compiled)
-        self._unzoned = tuple(unzoned)
-        # One ready list per zone, already in priority order, so evaluation merges nothing.
-        self._by_zone = {
-            zone: tuple(sorted([*rules, *unzoned], key=lambda rule: rule.ordinal))
-            for zone, rules in zoned.items()
-        }
+        requirements = [requirements_of(compiled.conditions) for compiled in self._rules]
+        # Only the fields some rule pins make up an order's key.
+        self._fields = tuple(
+            field for field in INDEXED_FIELDS if any(field in found for found in requirements)
+        )
+        self._requirements = tuple(
+            tuple(
+                (position, found[field])
+                for position, field in enumerate(self._fields)
+                if field in found
+            )
+            for found in requirements
+        )
+        self._zones = frozenset(
+            zone
+            for found in requirements
+            if ZONE_FIELD in found
+            for zone in found[ZONE_FIELD].values
+        )
+        self._candidates: dict[tuple[Any, ...], tuple[_CompiledRule, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
 
     @property
     def indexed_zones(self) -> frozenset[str]:
-        return frozenset(self._by_zone)
+        return self._zones
 
     def candidates(self, order: Any) -> tuple[_CompiledRule, ...]:
         """The rules that can match `order`, in priority order."""
-        zone = order.get(ZONE_FIELD) if type(order) is dict else None
-        if type(zone) is not str:
+        if type(order) is not dict or not self._fields:
             return self._rules
-        return self._by_zone.get(zone, self._unzoned)
+        key = tuple(_index_value(order, field) for field in self._fields)
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(
+                rule
+                for rule, requirements in zip(self._rules, self._requirements, strict=True)
+                if _admits(requirements, key)
+            )
+            if len(self._candidates) >= _CANDIDATE_LISTS_KEPT:
+                self._candidates.clear()  # bounded: orders may bring any values
+            self._candidates[key] = found
+        return found
 
     def evaluate(
         self, order: Mapping[str, Any], *, explain: bool = False, use_index: bool = True

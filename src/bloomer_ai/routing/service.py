@@ -158,6 +158,8 @@ def customer_segment(
 def _when(
     delivery_date: date | None, delivery_time: str | None, timezone: str, now: datetime
 ) -> tuple[int, int]:
+    if delivery_date and delivery_time:  # the shop's clock is needed only for what is missing
+        return delivery_date.isoweekday(), int(delivery_time[:2])
     local_now = now.astimezone(ZoneInfo(timezone))
     weekday = delivery_date.isoweekday() if delivery_date else local_now.isoweekday()
     hour = int(delivery_time[:2]) if delivery_time else local_now.hour
