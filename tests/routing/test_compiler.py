@@ -541,6 +541,16 @@ def random_routing_rule(rng: random.Random, index: int) -> RuleSpec:
                 parts.insert(rng.randint(0, len(parts)), {"==": [var, rng.choice(values)]})
             else:
                 parts.append({"in": [var, rng.sample(values, rng.randint(0, 2))]})
+    if rng.random() < 0.2:
+        literal = rng.choice([True, False, "true", 1])  # only booleans pin a boolean
+        parts.append({rng.choice(["==", "==="]): [{"var": "customer.isNew"}, literal]})
+    if rng.random() < 0.3:
+        inner: Any = (
+            {"==": [{"var": "productType"}, rng.choice(PRODUCT_TYPES)]}
+            if rng.random() < 0.6
+            else {"in": [{"var": "productType"}, rng.sample(PRODUCT_TYPES, 2)]}
+        )
+        parts.insert(rng.randint(0, len(parts)), {"some": [{"var": "items"}, inner]})
     return RuleSpec(
         id=f"r{index:03d}",
         priority=rng.randint(1, 5),
@@ -553,6 +563,7 @@ def random_routing_rule(rng: random.Random, index: int) -> RuleSpec:
 
 
 SOURCES = ["web", "voice", "pos"]
+PRODUCT_TYPES = ["bouquet", "plant", "wreath"]
 SEGMENTS = ["new", "regular", "vip"]
 CURRENCIES = ["EUR", "USD"]
 
@@ -569,13 +580,26 @@ def random_order(rng: random.Random) -> dict[str, Any]:
     order["customer"] = rng.choice(
         [
             None,
-            {"segment": rng.choice([*SEGMENTS, None, ["vip"], 1])},
+            {
+                "segment": rng.choice([*SEGMENTS, None, ["vip"], 1]),
+                "isNew": rng.choice([True, False, None, 1, "true"]),
+            },
             {"orderCount": 3},
             ["vip"],
             "vip",
         ]
     )
-    for field in ("source", "currency", "customer"):
+    order["items"] = rng.choice(
+        [
+            None,
+            [],
+            [{"productType": rng.choice(PRODUCT_TYPES)} for _ in range(rng.randint(1, 3))],
+            [{"productType": "bouquet"}, {"sku": "no type"}],
+            [{"productType": ["plant"]}],
+            "bouquet",
+        ]
+    )
+    for field in ("source", "currency", "customer", "items"):
         if rng.random() < 0.05:
             del order[field]
     return order
@@ -634,6 +658,13 @@ def test_indexed_evaluation_equals_evaluating_every_rule() -> None:
             {"source": ({"web"}, True)},
         ),
         ({"==": [{"var": "customer.orderCount"}, "3"]}, {}),  # not an indexed field
+        ({"===": [{"var": "customer.isNew"}, True]}, {"customer.isNew": ({True}, True)}),
+        ({"==": [{"var": "customer.isNew"}, "true"]}, {}),  # loose: "1" == true holds
+        (
+            {"some": [{"var": "items"}, {"in": [{"var": "productType"}, ["rose", "tulip"]]}]},
+            {"items[].productType": ({"rose", "tulip"}, True)},
+        ),
+        ({"some": [{"var": "items"}, {">": [{"var": "quantity"}, 3]}]}, {}),
         ({"or": [{"==": [{"var": "source"}, "web"]}]}, {}),
     ],
 )

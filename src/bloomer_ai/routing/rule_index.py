@@ -58,8 +58,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ZONE_FIELD: Final = "deliveryZone"
-# Fields a rule may pin to string values, and where they sit in the order context.
-INDEXED_FIELDS: Final = ("deliveryZone", "customer.segment", "source", "currency")
+# Fields a rule may pin, with the type of value for which the pin decides (loose `==`
+# between a string and a boolean, say, is not simple membership).
+FIELD_TYPES: Final[dict[str, type]] = {
+    "deliveryZone": str,
+    "customer.segment": str,
+    "customer.isNew": bool,
+    "source": str,
+    "currency": str,
+}
+# A pseudo-field: the set of the order's item product types, which `some` pins.
+PRODUCT_TYPES: Final = "items[].productType"
+INDEXED_FIELDS: Final = (*FIELD_TYPES, PRODUCT_TYPES)
 _CANDIDATE_LISTS_KEPT: Final = 4096
 # An order value that rules nothing out (a number, a list: loose `==` may still hold).
 _ANY: Final = object()
@@ -150,9 +160,10 @@ class _CompiledRule:
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """A field must be one of `values`; with `excludes_absent`, an absent (null) field
-    fails too (no `var` default could stand in for it)."""
+    fails too (no `var` default could stand in for it). For `PRODUCT_TYPES`, some item's
+    product type must be one of `values`."""
 
-    values: frozenset[str]
+    values: frozenset[str | bool]
     excludes_absent: bool
 
 
@@ -162,16 +173,16 @@ def _pinned_var(logic: Any) -> tuple[str, bool] | None:
         return None
     path = logic["var"]
     if type(path) is list:
-        if 1 <= len(path) <= 2 and type(path[0]) is str and path[0] in INDEXED_FIELDS:
+        if 1 <= len(path) <= 2 and type(path[0]) is str and path[0] in FIELD_TYPES:
             return path[0], len(path) == 2
         return None
-    if type(path) is str and path in INDEXED_FIELDS:
+    if type(path) is str and path in FIELD_TYPES:
         return path, False
     return None
 
 
-def _requirement_of_condition(condition: Any) -> tuple[str, Requirement] | None:
-    """The field and values a condition pins, when it pins one to string literals."""
+def _pinned_values(condition: Any, var_is: Any) -> tuple[Any, frozenset[Any]] | None:
+    """(the var, the literals) of `var == literal`, `literal == var` or `var in [literals]`."""
     if type(condition) is not dict or len(condition) != 1:
         return None
     ((operator, args),) = condition.items()
@@ -179,17 +190,47 @@ def _requirement_of_condition(condition: Any) -> tuple[str, Requirement] | None:
         return None
     left, right = args
     if operator in ("==", "==="):
-        # With a string value, loose and strict equality to a string literal agree; null
-        # equals no string either way.
         for var, literal in ((left, right), (right, left)):
-            pinned = _pinned_var(var)
-            if pinned is not None and type(literal) is str:
-                return pinned[0], Requirement(frozenset({literal}), not pinned[1])
-    if operator == "in" and type(right) is list and all(type(item) is str for item in right):
-        pinned = _pinned_var(left)
-        if pinned is not None:  # `in` on an array is `===` membership
-            return pinned[0], Requirement(frozenset(right), not pinned[1])
+            if var_is(var) and type(literal) in (str, bool):
+                return var, frozenset({literal})
+    if (
+        operator == "in"
+        and var_is(left)
+        and type(right) is list
+        and all(type(item) is str for item in right)
+    ):
+        return left, frozenset(right)  # `in` on an array is `===` membership
     return None
+
+
+def _requirement_of_condition(condition: Any) -> tuple[str, Requirement] | None:
+    """The field and values a condition pins, when it pins one to literals of its type."""
+    found = _pinned_values(condition, lambda var: _pinned_var(var) is not None)
+    if found is not None:
+        var, values = found
+        pinned = _pinned_var(var)
+        assert pinned is not None
+        field, has_default = pinned
+        # With a value of the field's type, loose and strict equality to a literal of that
+        # type agree; null equals none of them either way.
+        if all(type(value) is FIELD_TYPES[field] for value in values):
+            return field, Requirement(values, excludes_absent=not has_default)
+        return None
+    return _product_types_of_condition(condition)
+
+
+def _product_types_of_condition(condition: Any) -> tuple[str, Requirement] | None:
+    """`{"some": [{"var": "items"}, <productType == / in string literals>]}`."""
+    if type(condition) is not dict or len(condition) != 1 or "some" not in condition:
+        return None
+    args = condition["some"]
+    if type(args) is not list or len(args) != 2 or args[0] != {"var": "items"}:
+        return None
+    found = _pinned_values(args[1], lambda var: var == {"var": "productType"})
+    if found is None or not all(type(value) is str for value in found[1]):
+        return None
+    # No items (or none of those types): `some` is false, so the rule cannot match.
+    return PRODUCT_TYPES, Requirement(found[1], excludes_absent=True)
 
 
 def requirements_of(conditions: Any) -> dict[str, Requirement]:
@@ -208,7 +249,12 @@ def requirements_of(conditions: Any) -> dict[str, Requirement]:
             continue
         field, requirement = pinned
         earlier = found.get(field)
-        if earlier is not None:
+        if earlier is not None and field == PRODUCT_TYPES:
+            # Two `some` parts need two different items: keep the narrower (leaving one
+            # out only widens the candidates, never changes a result).
+            if len(earlier.values) <= len(requirement.values):
+                requirement = earlier
+        elif earlier is not None:
             requirement = Requirement(
                 earlier.values & requirement.values,
                 earlier.excludes_absent or requirement.excludes_absent,
@@ -220,23 +266,42 @@ def requirements_of(conditions: Any) -> dict[str, Requirement]:
 def zones_required_by(conditions: Any) -> frozenset[str] | None:
     """Zones outside which `conditions` cannot hold (for a string zone), or None."""
     requirement = requirements_of(conditions).get(ZONE_FIELD)
-    return requirement.values if requirement is not None else None
+    if requirement is None:
+        return None
+    return frozenset(str(zone) for zone in requirement.values)  # zones are strings
 
 
 def _index_value(order: dict[str, Any], field: str) -> Any:
-    """The order's value of an indexed field: a string, None when absent, or _ANY."""
-    if field == "customer.segment":
+    """The order's value of an indexed field: of the field's type, None when absent, or
+    _ANY (a value the index cannot decide on)."""
+    if field == PRODUCT_TYPES:
+        return _product_types(order.get("items"))
+    if field.startswith("customer."):
         customer = order.get("customer")
         if customer is None:
             return None
         if type(customer) is not dict:
             return _ANY
-        value = customer.get("segment")
+        value = customer.get(field[9:])
     else:
         value = order.get(field)
-    if value is None or type(value) is str:
+    if value is None or type(value) is FIELD_TYPES[field]:
         return value
     return _ANY
+
+
+def _product_types(items: Any) -> Any:
+    if items is None:
+        return frozenset()
+    if type(items) is not list:
+        return _ANY
+    types = set()
+    for item in items:
+        product_type = item.get("productType") if type(item) is dict else None
+        if type(product_type) is not str:
+            return _ANY
+        types.add(product_type)
+    return frozenset(types)
 
 
 def _admits(requirements: tuple[tuple[int, Requirement], ...], key: tuple[Any, ...]) -> bool:
@@ -244,7 +309,10 @@ def _admits(requirements: tuple[tuple[int, Requirement], ...], key: tuple[Any, .
         value = key[position]
         if value is _ANY:
             continue
-        if value is None:
+        if type(value) is frozenset:  # the order's product types
+            if value.isdisjoint(requirement.values):
+                return False
+        elif value is None:
             if requirement.excludes_absent:
                 return False
         elif value not in requirement.values:
@@ -287,7 +355,7 @@ class CompiledRuleSet:
             for found in requirements
         )
         self._zones = frozenset(
-            zone
+            str(zone)
             for found in requirements
             if ZONE_FIELD in found
             for zone in found[ZONE_FIELD].values
