@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ from bloomer_ai.auth.scopes import ALL_SCOPES
 from bloomer_ai.config import Settings
 from bloomer_ai.kit.cache import TTLCache
 from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER, keyed_hash
+from bloomer_ai.kit.http import header
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import AuthSession, ShopMember, User
 
@@ -50,6 +52,17 @@ class KeyFacts:
     scopes: frozenset[str]
     name: str
     expires_at: datetime | None
+
+    @cached_property
+    def principal(self) -> Principal:
+        """Built once per cached facts (a Principal is immutable)."""
+        return Principal(
+            kind=PrincipalKind.API_KEY,
+            shop_id=self.shop_id,
+            scopes=self.scopes,
+            api_key_id=self.key_id,
+            api_key_name=self.name,
+        )
 
 
 @dataclass(frozen=True)
@@ -85,10 +98,10 @@ class Authenticator:
 
     @staticmethod
     def read_credentials(request: Request) -> Credentials | None:
-        api_key = request.headers.get("x-api-key")
+        api_key = header(request, b"x-api-key")
         if api_key:
             return Credentials(PrincipalKind.API_KEY, api_key.strip())
-        authorization = request.headers.get("authorization")
+        authorization = header(request, b"authorization")
         if authorization:
             scheme, _, value = authorization.partition(" ")
             value = value.strip()
@@ -109,27 +122,22 @@ class Authenticator:
     async def key_facts(self, session_of: SessionOf, presented: str) -> KeyFacts:
         digest = keyed_hash(self.pepper, presented)
         facts = self.keys.get(digest)
-        now = utcnow()
         if facts is None:
-            key = await unscoped_find_usable_key(session_of(), presented, self.pepper, now)
+            key = await unscoped_find_usable_key(session_of(), presented, self.pepper, utcnow())
             if key is None:
                 raise NotAuthenticated("The API key is invalid, expired or revoked.")
             facts = KeyFacts(key.id, key.shop_id, frozenset(key.scopes), key.name, key.expires_at)
             self.keys.put(digest, facts)
-        elif facts.expires_at is not None and facts.expires_at <= now:
+        elif facts.expires_at is not None and facts.expires_at <= utcnow():
             self.keys.discard_where(lambda cached: cached.key_id == facts.key_id)
             raise NotAuthenticated("The API key is invalid, expired or revoked.")
-        await self._touch_last_used(session_of, facts.key_id)
-        return facts
-
-    async def _touch_last_used(self, session_of: SessionOf, key_id: uuid.UUID) -> None:
         # At most one write a minute per key and process; the SQL guards across processes.
         now = time.monotonic()
-        last = self._last_used_written.get(key_id)
-        if last is not None and now - last < LAST_USED_INTERVAL_SECONDS:
-            return
-        self._last_used_written[key_id] = now
-        await unscoped_touch_last_used(session_of(), key_id)
+        last = self._last_used_written.get(facts.key_id)
+        if last is None or now - last >= LAST_USED_INTERVAL_SECONDS:
+            self._last_used_written[facts.key_id] = now
+            await unscoped_touch_last_used(session_of(), facts.key_id)
+        return facts
 
     def forget_key(self, key_id: uuid.UUID) -> None:
         """Evict a revoked key from this process at once."""
@@ -209,13 +217,7 @@ class Authenticator:
             key = await self.key_facts(session_of, credentials.secret)
             if requested_shop is not None and requested_shop != str(key.shop_id):
                 raise ForbiddenShop("This API key belongs to another shop.")
-            return Principal(
-                kind=PrincipalKind.API_KEY,
-                shop_id=key.shop_id,
-                scopes=key.scopes,
-                api_key_id=key.key_id,
-                api_key_name=key.name,
-            )
+            return key.principal
         subject = await self.session_user_id(session_of, credentials)
         user = await self.user_facts(session_of, subject)
         shop_id = choose_shop(user.memberships, requested_shop)
@@ -248,15 +250,15 @@ def choose_shop(memberships: dict[uuid.UUID, Role], requested: str | None) -> uu
 
 async def requested_shop_id(request: Request) -> str | None:
     """The shop a request names: X-Shop-Id, ?shopId=, or "shopId" in a JSON body."""
-    header = request.headers.get("x-shop-id")
-    if header:
-        return header.strip()
+    named = header(request, b"x-shop-id")
+    if named:
+        return named.strip()
     if b"shopId" in request.scope.get("query_string", b""):
         query = request.query_params.get("shopId")
         if query:
             return query.strip()
     if request.method in {"POST", "PUT", "PATCH"}:
-        content_type = request.headers.get("content-type", "")
+        content_type = header(request, b"content-type") or ""
         if "json" in content_type:
             body = await request.body()
             if b'"shopId"' in body:

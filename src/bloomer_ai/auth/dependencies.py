@@ -39,7 +39,8 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="bloomer-ai"'}
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    client = request.scope.get("client")  # (host, port), without building Starlette's Address
+    return str(client[0]) if client else "unknown"
 
 
 class Access:

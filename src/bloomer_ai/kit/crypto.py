@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
@@ -11,7 +10,8 @@ DEVELOPMENT_PEPPER = "bloomer-development-pepper-not-for-production"
 
 
 def keyed_hash(pepper: str, secret: str) -> bytes:
-    return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).digest()
+    """HMAC-SHA256 of ``secret`` under ``pepper`` (OpenSSL's one-shot HMAC)."""
+    return hmac.digest(pepper.encode(), secret.encode(), "sha256")
 
 
 def same_secret(a: bytes | str, b: bytes | str) -> bool:

@@ -91,6 +91,10 @@ class _Step:
     steps: tuple[_Step, ...]
     use_cache: bool
 
+    @property
+    def takes_only_request(self) -> bool:
+        return not self.steps and not self.query
+
 
 def _is_async_call(call: Any) -> bool:
     if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
@@ -156,6 +160,13 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
     """
     if step.use_cache and step.call in resolved:
         return resolved[step.call], []
+    if step.takes_only_request:  # most dependencies: Access, feature flags, the session
+        if step.request_param is None:
+            result = await step.call()
+        else:
+            result = await step.call(**{step.request_param: request})
+        resolved[step.call] = result
+        return result, []
     values: dict[str, Any] = {}
     errors: list[Any] = []
     for sub in step.steps:

@@ -6,6 +6,7 @@ once in the log, and tries Redis again after a pause.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -47,15 +48,23 @@ class Decision:
         """The IETF draft's RateLimit-Policy/RateLimit and the widely read X-less trio."""
         name, remaining, reset = self.policy_name, self.remaining, self.reset_seconds
         headers = [
-            (b"ratelimit-policy", f'"{name}";q={self.limit};w={self.window_seconds}'.encode()),
+            *_policy_headers(name, self.limit, self.window_seconds),
             (b"ratelimit", f'"{name}";r={remaining};t={reset}'.encode()),
-            (b"ratelimit-limit", str(self.limit).encode()),
             (b"ratelimit-remaining", str(remaining).encode()),
             (b"ratelimit-reset", str(reset).encode()),
         ]
         if not self.allowed:
             headers.append((b"retry-after", str(max(1, reset)).encode()))
         return headers
+
+
+@functools.cache
+def _policy_headers(name: str, limit: int, window: int) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers that only depend on the policy (a handful of policies: cached)."""
+    return (
+        (b"ratelimit-policy", f'"{name}";q={limit};w={window}'.encode()),
+        (b"ratelimit-limit", str(limit).encode()),
+    )
 
 
 class RateLimiter:
