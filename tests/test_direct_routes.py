@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, Depends, FastAPI, Request
+from httpx import ASGITransport, AsyncClient
 
-from bloomer_ai.kit.direct import direct_plan
+from bloomer_ai.auth.errors import InsufficientScope
+from bloomer_ai.kit.direct import DirectRoutes, direct_plan
+from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
 
@@ -123,3 +127,33 @@ def test_routes_that_do_not_qualify_say_why(app):
     assert direct_plan(rule_route) == "the path has parameters"
     assert direct_plan(by_path[("/healthz", ("GET",))]) == "not a JsonRoute"
     assert not isinstance(direct_plan(by_path[("/api/ai/me", ("GET",))]), str)
+
+
+@pytest.mark.parametrize("prefix", ["", "/v1"])
+async def test_an_included_routers_own_prefix_and_dependencies_are_kept(prefix: str) -> None:
+    """FastAPI runs an included route with the include's prefix and dependencies; so must
+    the direct path (it learns what FastAPI ran, not the bare route definition)."""
+    calls: list[str] = []
+
+    async def include_level_check(request: Request) -> None:
+        calls.append(request.url.path)
+        if request.headers.get("x-allowed") != "yes":
+            raise InsufficientScope()
+
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    app = FastAPI()
+    install_exception_handlers(app)
+    app.include_router(router, prefix=prefix, dependencies=[Depends(include_level_check)])
+    app.add_middleware(DirectRoutes, fastapi_app=app)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        for _ in range(3):
+            allowed = await client.get(f"{prefix}/ping", headers={"x-allowed": "yes"})
+            assert allowed.status_code == 200
+            assert (await client.get(f"{prefix}/ping")).status_code == 403
+    assert ("GET", f"{prefix}/ping") in app.state.direct_routes.endpoints
+    assert len(calls) == 6  # the include's dependency ran on every request, direct or not

@@ -141,15 +141,25 @@ def _plan_step(dependant: Dependant, *, top: bool) -> _Step | str:
     )
 
 
-def direct_plan(route: Any) -> _Step | str:
-    """How ``route`` is served directly, or why it is left to FastAPI."""
+def direct_plan(route: Any, served: Any = None) -> _Step | str:
+    """How ``route`` is served directly, or why it is left to FastAPI.
+
+    ``served`` is what FastAPI actually ran for it: the route as included in the app
+    (FastAPI's effective route context, with the include's prefix, dependencies and body
+    limit), or the route itself.
+    """
+    served = route if served is None else served
     if not isinstance(route, JsonRoute):
         return "not a JsonRoute"
-    if route.param_convertors:
+    if served.param_convertors:
         return "the path has parameters"
-    if not isinstance(route.response_class, DefaultPlaceholder):
+    if not isinstance(served.response_class, DefaultPlaceholder):
         return "a custom response class"
-    return _plan_step(route.dependant, top=True)
+    if getattr(served, "max_body_size", None) is not None:
+        return "a body size limit of FastAPI's"
+    if served.dependant is None:
+        return "no dependant"
+    return _plan_step(served.dependant, top=True)
 
 
 async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any, list[Any]]:
@@ -191,13 +201,14 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
 class DirectEndpoint:
     """One route, served as ``JsonRoute`` + FastAPI would serve it, minus their overhead."""
 
-    def __init__(self, route: JsonRoute, plan: _Step) -> None:
-        self.route = route
+    def __init__(self, route: JsonRoute, served: Any, plan: _Step) -> None:
+        self.route = route  # what scope["route"] names, as FastAPI sets it
+        self.served = served  # what runs: the route as included in the app
         self.plan = plan
-        self.body_fields = list(route.dependant.body_params)
-        self.embed_body = bool(getattr(route, "_embed_body_fields", False))
+        self.body_fields = list(served.dependant.body_params)
+        self.embed_body = bool(getattr(served, "_embed_body_fields", False))
         self.body_model = _whole_body_model(self.body_fields, self.embed_body)
-        self.status_code = route.status_code
+        self.status_code = served.status_code
 
     async def __call__(self, request: Request) -> Response:
         body: Any = Undefined
@@ -254,7 +265,7 @@ class DirectEndpoint:
 
     async def _render(self, result: Any) -> Response:
         """As FastAPI renders a returned value: response model, status code, no-body statuses."""
-        route = self.route
+        route = self.served
         field = route.response_field
         content = await serialize_response(
             field=field,
@@ -358,15 +369,21 @@ class DirectRoutes:
 
     def _learn(self, key: tuple[str, str], scope: Scope) -> None:
         route = scope.get("route")
-        if route is None or id(route) in self.refused or getattr(route, "path", None) != key[1]:
+        if route is None or id(route) in self.refused:
             return
-        if key[0] not in (getattr(route, "methods", None) or ()):
+        # FastAPI runs an included route as its effective context (the include's prefix
+        # and dependencies added): learn that, never the bare route definition.
+        context = scope.get("fastapi", {}).get("effective_route_context")
+        served = context if getattr(context, "original_route", None) is route else route
+        if getattr(served, "path", None) != key[1]:
             return
-        plan = direct_plan(route)
+        if key[0] not in (getattr(served, "methods", None) or ()):
+            return
+        plan = direct_plan(route, served)
         if isinstance(plan, str):
             self.refused[id(route)] = plan
             return
-        self.endpoints[key] = DirectEndpoint(route, plan)
+        self.endpoints[key] = DirectEndpoint(route, served, plan)
 
     def _handler_for(
         self, exc: Exception
