@@ -177,6 +177,20 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
             result = await step.call(**{step.request_param: request})
         resolved[step.call] = result
         return result, []
+    values, errors = await _inputs(step, request, resolved)
+    if errors:
+        return None, errors
+    if step.request_param is not None:
+        values[step.request_param] = request
+    result = await step.call(**values)
+    resolved[step.call] = result
+    return result, []
+
+
+async def _inputs(
+    step: _Step, request: Request, resolved: Resolved
+) -> tuple[dict[str, Any], list[Any]]:
+    """A step's arguments from its sub-steps and query parameters, with their errors."""
     values: dict[str, Any] = {}
     errors: list[Any] = []
     for sub in step.steps:
@@ -189,13 +203,7 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
         query_values, query_errors = step.query.values(request)
         values.update(query_values)
         errors.extend(query_errors)
-    if errors:
-        return None, errors
-    if step.request_param is not None:
-        values[step.request_param] = request
-    result = await step.call(**values)
-    resolved[step.call] = result
-    return result, []
+    return values, errors
 
 
 class DirectEndpoint:
@@ -222,19 +230,7 @@ class DirectEndpoint:
             elif raw:
                 body = _parse_json(raw)
         plan = self.plan
-        values: dict[str, Any] = {}
-        errors: list[Any] = []
-        resolved: Resolved = {}
-        for sub in plan.steps:
-            value, sub_errors = await _solve(sub, request, resolved)
-            if sub_errors:
-                errors.extend(sub_errors)
-            elif sub.name is not None:
-                values[sub.name] = value
-        if plan.query:
-            query_values, query_errors = plan.query.values(request)
-            values.update(query_values)
-            errors.extend(query_errors)
+        values, errors = await _inputs(plan, request, {})
         if body_values is None and self.body_fields:
             body_values, body_errors = await request_body_to_args(
                 self.body_fields, body, self.embed_body
