@@ -112,8 +112,8 @@ class Access:
             if principal.kind is PrincipalKind.API_KEY:
                 raise SessionRequired()
             raise InsufficientScope("This route is for API keys.")
-        missing = self.scopes - principal.scopes
-        if missing:
+        if not self.scopes <= principal.scopes:
+            missing = self.scopes - principal.scopes
             raise InsufficientScope(
                 details=[
                     {"field": "scopes", "message": f"requires {scope}", "type": "scope"}

@@ -40,11 +40,13 @@ class ShopFacts:
     rule_set_version: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RuleSet:
     facts: ShopFacts
     rules: CompiledRuleSet
-    verified_in: int  # the feed generation of the last check against the database
+    # The feed generation in which it was checked against the database and may be used
+    # without asking again; UNVERIFIED once an announcement names a newer version.
+    trusted_in: int
 
 
 async def read_shop_facts(session: AsyncSession, shop_id: uuid.UUID) -> ShopFacts:
@@ -105,6 +107,9 @@ class RuleSetCache:
             return
         if number > self._announced.get(shop_id, 0):
             self._announced[shop_id] = number
+        entry = self._by_shop.get(shop_id)
+        if entry is not None and entry.facts.rule_set_version < number:
+            entry.trusted_in = UNVERIFIED
 
     def note_local_change(self, shop_id: uuid.UUID) -> None:
         """This process committed a change of the shop: its next evaluation checks."""
@@ -118,13 +123,9 @@ class RuleSetCache:
     def trusted(self, shop_id: uuid.UUID) -> RuleSet | None:
         """The shop's entry when it may be used without asking the database."""
         entry = self._by_shop.get(shop_id)
-        if (
-            entry is None
-            or not self.live
-            or entry.verified_in != self.generation
-            or shop_id in self._changed_here
-            or entry.facts.rule_set_version < self._announced.get(shop_id, 0)
-        ):
+        if entry is None or entry.trusted_in != self.generation or not self.live:
+            return None
+        if self._changed_here and shop_id in self._changed_here:
             return None
         return entry
 
@@ -140,6 +141,8 @@ class RuleSetCache:
         if rules is None:
             # Read after the version: the rules are at least as new as the version says.
             rules = await compile_rules(session)
+        if self._announced.get(shop_id, 0) > facts.rule_set_version:
+            generation = UNVERIFIED  # announced while we were reading: check again next time
         entry = RuleSet(facts, rules, generation)
         self._by_shop[shop_id] = entry
         return entry
