@@ -218,3 +218,21 @@ async def test_without_the_feed_every_evaluation_checks_the_database(
         await reader.evaluate(headers)  # checked once in the new generation
         assert await reader.statements_of(reader.evaluate(headers)) == 0
         assert (await reader.evaluate(headers))["matchedRuleIds"] == []
+
+
+async def test_requests_together_on_a_cold_shop_compile_its_rules_once(
+    database_url, committed_shop
+):
+    _, headers = committed_shop
+    async with instances(database_url, 2) as (writer, reader):
+        for index in range(5):
+            body = {**BIG_ORDERS, "name": f"rule {index}"}
+            assert (await writer.client.post(RULES, json=body, headers=headers)).status_code == 201
+        await reader.client.get(
+            "/api/ai/me", headers=headers
+        )  # the key is cached: auth reads nothing
+        reader.statements.clear()
+        results = await asyncio.gather(*(reader.evaluate(headers) for _ in range(10)))
+        assert all(len(result["matchedRuleIds"]) == 5 for result in results)
+        rule_reads = [s for s in reader.statements if "FROM order_routing_rules" in s]
+        assert len(rule_reads) == 1

@@ -19,6 +19,7 @@ No timer is involved: staleness is bounded by the notification's delivery, not a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
@@ -82,6 +83,7 @@ class RuleSetCache:
         self._by_shop: dict[uuid.UUID, RuleSet] = {}
         self._announced: dict[uuid.UUID, int] = {}
         self._changed_here: set[uuid.UUID] = set()
+        self._loading: dict[uuid.UUID, asyncio.Lock] = {}
         self.live = False
         # Bumped whenever the feed connects or is lost: an entry checked in an earlier
         # generation may have missed an announcement and is checked again before use.
@@ -130,19 +132,27 @@ class RuleSetCache:
         return entry
 
     async def load(self, session: AsyncSession, shop_id: uuid.UUID) -> RuleSet:
-        """Check the shop's version in the database; recompile when it changed."""
-        # Captured before reading: an announcement missed before this read began makes
-        # the generation differ, and the entry is checked again.
-        generation = self.generation if self.live else UNVERIFIED
-        self._changed_here.discard(shop_id)
-        facts = await read_shop_facts(session, shop_id)
-        entry = self._by_shop.get(shop_id)
-        rules = entry.rules if entry is not None and entry.facts == facts else None
-        if rules is None:
-            # Read after the version: the rules are at least as new as the version says.
-            rules = await compile_rules(session)
-        if self._announced.get(shop_id, 0) > facts.rule_set_version:
-            generation = UNVERIFIED  # announced while we were reading: check again next time
-        entry = RuleSet(facts, rules, generation)
-        self._by_shop[shop_id] = entry
-        return entry
+        """Check the shop's version in the database; recompile when it changed.
+
+        One load per shop at a time: requests arriving together on a cold shop wait for
+        the first one's compilation instead of each compiling the same rules.
+        """
+        lock = self._loading.get(shop_id)
+        if lock is None:
+            lock = self._loading[shop_id] = asyncio.Lock()
+        async with lock:
+            # Captured before reading: an announcement missed before this read began makes
+            # the generation differ, and the entry is checked again.
+            generation = self.generation if self.live else UNVERIFIED
+            self._changed_here.discard(shop_id)
+            facts = await read_shop_facts(session, shop_id)
+            entry = self._by_shop.get(shop_id)
+            rules = entry.rules if entry is not None and entry.facts == facts else None
+            if rules is None:
+                # Read after the version: the rules are at least as new as the version says.
+                rules = await compile_rules(session)
+            if self._announced.get(shop_id, 0) > facts.rule_set_version:
+                generation = UNVERIFIED  # announced while we were reading: check again
+            entry = RuleSet(facts, rules, generation)
+            self._by_shop[shop_id] = entry
+            return entry
