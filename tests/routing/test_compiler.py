@@ -690,3 +690,46 @@ def test_an_absent_value_rules_out_the_rules_that_pin_it() -> None:
         "vip",
         "vip-by-default",
     )
+
+
+def _some_type(condition: dict[str, Any]) -> dict[str, Any]:
+    return {"some": [{"var": "items"}, condition]}
+
+
+def test_every_pinning_condition_still_holds_when_two_pin_the_product_types() -> None:
+    # The index admits on the narrower `some`; the other must still be tested.
+    rules = CompiledRuleSet(
+        [
+            rule(
+                "both",
+                {
+                    "and": [
+                        _some_type({"==": [{"var": "productType"}, "rose"]}),
+                        _some_type({"in": [{"var": "productType"}, ["tulip", "lily", "iris"]]}),
+                    ]
+                },
+            )
+        ]
+    )
+    only_roses = {"items": [{"productType": "rose"}]}
+    assert rules.evaluate(only_roses).matched_rule_ids == ()
+    mixed = {"items": [{"productType": "rose"}, {"productType": "iris"}]}
+    assert rules.evaluate(mixed).matched_rule_ids == ("both",)
+
+
+def test_a_pinned_field_read_with_a_default_is_still_tested_when_absent() -> None:
+    rules = CompiledRuleSet(
+        [
+            rule(
+                "web",
+                {
+                    "and": [
+                        {"==": [{"var": ["source", "pos"]}, "web"]},
+                        {">": [{"var": "total"}, 1]},
+                    ]
+                },
+            )
+        ]
+    )
+    assert rules.evaluate({"total": 5}).matched_rule_ids == ()  # the default, "pos", is not "web"
+    assert rules.evaluate({"total": 5, "source": "web"}).matched_rule_ids == ("web",)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
@@ -145,6 +145,28 @@ class _CompiledRule:
     stop_on_match: bool
     matches: Predicate
     explainer: ExplainingEvaluator | None = None
+    # Predicates without the pinning conditions an order's index key already decides,
+    # by the positions of the conditions left out.
+    residuals: dict[tuple[int, ...], Predicate] = field(default_factory=dict)
+
+    def residual(self, key_by_field: Mapping[str, Any]) -> Predicate:
+        """This rule's test for orders with these indexed values: the pinning conditions
+        those values satisfy are left out (they are true; dropping a true conjunct of an
+        `and` changes neither its truthiness nor which other conjuncts run)."""
+        conditions = self.conditions
+        parts = conditions["and"] if _is_and_of_list(conditions) else [conditions]
+        dropped = tuple(
+            position for position, part in enumerate(parts) if _decided_true(part, key_by_field)
+        )
+        if not dropped:
+            return self.matches
+        if len(dropped) == len(parts):
+            return _always_true
+        found = self.residuals.get(dropped)
+        if found is None:
+            kept = [part for position, part in enumerate(parts) if position not in dropped]
+            found = self.residuals[dropped] = compile_predicate({"and": kept})
+        return found
 
     def explain(self, order: Any) -> RuleExplanation:
         if self.explainer is None:
@@ -304,6 +326,28 @@ def _product_types(items: Any) -> Any:
     return frozenset(types)
 
 
+def _is_and_of_list(conditions: Any) -> bool:
+    return type(conditions) is dict and len(conditions) == 1 and type(conditions.get("and")) is list
+
+
+def _decided_true(condition: Any, key_by_field: Mapping[str, Any]) -> bool:
+    """Whether the order's indexed values make this (pinning) condition true."""
+    pinned = _requirement_of_condition(condition)
+    if pinned is None:
+        return False
+    field_name, requirement = pinned
+    value = key_by_field.get(field_name, _ANY)
+    if value is _ANY or value is None:
+        return False
+    if type(value) is frozenset:
+        return not value.isdisjoint(requirement.values)
+    return value in requirement.values
+
+
+def _always_true(_order: Any) -> bool:
+    return True
+
+
 def _admits(requirements: tuple[tuple[int, Requirement], ...], key: tuple[Any, ...]) -> bool:
     for position, requirement in requirements:
         value = key[position]
@@ -360,7 +404,8 @@ class CompiledRuleSet:
             if ZONE_FIELD in found
             for zone in found[ZONE_FIELD].values
         )
-        self._candidates: dict[tuple[Any, ...], tuple[_CompiledRule, ...]] = {}
+        self._every_rule = tuple((rule, rule.matches) for rule in self._rules)
+        self._candidates: dict[tuple[Any, ...], tuple[tuple[_CompiledRule, Predicate], ...]] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -369,15 +414,16 @@ class CompiledRuleSet:
     def indexed_zones(self) -> frozenset[str]:
         return self._zones
 
-    def candidates(self, order: Any) -> tuple[_CompiledRule, ...]:
-        """The rules that can match `order`, in priority order."""
+    def candidates(self, order: Any) -> tuple[tuple[_CompiledRule, Predicate], ...]:
+        """The rules that can match `order`, in priority order, each with its test."""
         if type(order) is not dict or not self._fields:
-            return self._rules
-        key = tuple(_index_value(order, field) for field in self._fields)
+            return self._every_rule
+        key = tuple(_index_value(order, field_name) for field_name in self._fields)
         found = self._candidates.get(key)
         if found is None:
+            key_by_field = dict(zip(self._fields, key, strict=True))
             found = tuple(
-                rule
+                (rule, rule.residual(key_by_field))
                 for rule, requirements in zip(self._rules, self._requirements, strict=True)
                 if _admits(requirements, key)
             )
@@ -397,15 +443,15 @@ class CompiledRuleSet:
         """
         if explain:
             return self._evaluate_explained(order)
-        candidates = self.candidates(order) if use_index else self._rules
+        candidates = self.candidates(order) if use_index else self._every_rule
         matched: list[str] = []
         suggested: Mapping[str, Any] | None = None
         evaluated = len(self._rules)
         ran = 0
-        for rule in candidates:
+        for rule, matches in candidates:
             ran += 1
             try:
-                hit = rule.matches(order)
+                hit = matches(order)
             except JsonLogicError as error:
                 logger.warning("routing rule %s failed to evaluate: %s", rule.rule_id, error)
                 continue
