@@ -97,11 +97,13 @@ class Access:
 
         decision = await limiter.hit(self.group, principal.rate_limit_identity)
         state = request.scope.setdefault("state", {})
-        state["ratelimit_headers"] = decision.headers()
-        shop_id = state["shop_id"] = str(principal.shop_id)
+        headers = decision.headers()
+        shop_id = state["shop_id"] = principal.shop_id_text
         structlog.contextvars.bind_contextvars(shop_id=shop_id)
         if not decision.allowed:
-            raise RateLimited(headers=_header_dict(decision.headers()))
+            raise RateLimited(headers=_header_dict(headers))  # its own headers, once
+        # Added to the response by RequestContextMiddleware, whatever the route answers.
+        state["ratelimit_headers"] = headers
 
         self._check(request, principal)
         bind_request_shop(request, principal.shop_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class PrincipalKind(StrEnum):
@@ -34,7 +35,11 @@ class Principal:
     api_key_name: str | None = None
     via_cookie: bool = False
 
-    @property
+    @cached_property
+    def shop_id_text(self) -> str:
+        return str(self.shop_id)
+
+    @cached_property
     def rate_limit_identity(self) -> str:
         """What the rate limit counts: user+shop, the API key, or the shop for webhooks."""
         if self.kind is PrincipalKind.API_KEY:

@@ -98,7 +98,7 @@ class RequestContextMiddleware:
                 if vary_origin:
                     headers.append(_VARY_ORIGIN)
                 limit_headers = scope.get("state", {}).get("ratelimit_headers")
-                if limit_headers and not any(name == b"ratelimit" for name, _ in headers):
+                if limit_headers:  # set only for allowed requests (a 429 carries its own)
                     headers.extend(limit_headers)
                 message = {**message, "headers": headers}
             await send(message)
