@@ -194,10 +194,18 @@ async def _inputs(
     values: dict[str, Any] = {}
     errors: list[Any] = []
     for sub in step.steps:
-        value, sub_errors = await _solve(sub, request, resolved)
-        if sub_errors:
-            errors.extend(sub_errors)
-        elif sub.name is not None:
+        if sub.takes_only_request and sub.call not in resolved:
+            # Most dependencies (Access, feature switches, the session): a call, no solving.
+            value = await (
+                sub.call(**{sub.request_param: request}) if sub.request_param else sub.call()
+            )
+            resolved[sub.call] = value
+        else:
+            value, sub_errors = await _solve(sub, request, resolved)
+            if sub_errors:
+                errors.extend(sub_errors)
+                continue
+        if sub.name is not None:
             values[sub.name] = value
     if step.query:
         query_values, query_errors = step.query.values(request)
