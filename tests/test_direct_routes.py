@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
+from bloomer_ai.auth.dependencies import Access
 from bloomer_ai.auth.errors import InsufficientScope
+from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.kit.direct import DirectRoutes, direct_plan
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
 from factories.core import create_shop
@@ -34,7 +37,12 @@ async def keys(db) -> dict[str, dict[str, str]]:
     shop = await create_shop(db)
     _, full = await issue_key(db, shop)
     _, reader = await issue_key(db, shop, ["routing:read"])
-    return {"full": key_headers(full), "reader": key_headers(reader), "none": {}}
+    return {
+        "full": key_headers(full),
+        "reader": key_headers(reader),
+        "none": {},
+        "shop_id": shop.id,  # type: ignore[dict-item]
+    }
 
 
 def cases(keys: dict[str, dict[str, str]]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -103,17 +111,32 @@ async def test_direct_answers_equal_fastapis(app, client, keys):
 
 
 async def test_overridden_dependencies_go_through_fastapi(app, client, keys):
-    from bloomer_ai.kit.features import require_feature
-
+    """While overrides are set, FastAPI answers: the overridden principal shows in /me."""
     await client.get("/api/ai/me", headers=keys["full"])
     assert ("GET", "/api/ai/me") in app.state.direct_routes.endpoints
-    app.dependency_overrides[require_feature] = lambda: None  # any override at all
+    (me_route,) = [
+        route
+        for router in app.routes
+        for route in getattr(getattr(router, "original_router", None), "routes", [router])
+        if getattr(route, "path", None) == "/api/ai/me"
+    ]
+    (access,) = [d.call for d in me_route.dependant.dependencies if isinstance(d.call, Access)]
+    stand_in = Principal(
+        kind=PrincipalKind.API_KEY,
+        shop_id=keys["shop_id"],
+        scopes=frozenset(),
+        api_key_id=uuid.uuid4(),
+        api_key_name="overridden",
+    )
+    app.dependency_overrides[access] = lambda: stand_in
     try:
         response = await client.get("/api/ai/me", headers=keys["full"])
-        assert response.status_code == 200
-        assert response.json()["kind"] == "api_key"
     finally:
         app.dependency_overrides.clear()
+    assert response.status_code == 200
+    assert response.json()["key"]["name"] == "overridden"
+    again = await client.get("/api/ai/me", headers=keys["full"])
+    assert again.json()["key"]["name"] == "test key"
 
 
 def test_routes_that_do_not_qualify_say_why(app):
