@@ -48,8 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bloomer_ai.db.session import finish_request_session
-from bloomer_ai.kit.http import JsonRoute, check_json_body
+from bloomer_ai.kit.http import JsonRoute, check_json_body, in_unit_of_work
 
 Resolved = dict[Callable[..., Any], Any]
 
@@ -170,20 +169,15 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
     """
     if step.use_cache and step.call in resolved:
         return resolved[step.call], []
-    if step.takes_only_request:  # most dependencies: Access, feature flags, the session
-        if step.request_param is None:
-            result = await step.call()
-        else:
-            result = await step.call(**{step.request_param: request})
-        resolved[step.call] = result
-        return result, []
-    values, errors = await _inputs(step, request, resolved)
-    if errors:
-        return None, errors
+    if step.takes_only_request:  # most dependencies (Access, feature switches): no solving
+        values: dict[str, Any] = {}
+    else:
+        values, errors = await _inputs(step, request, resolved)
+        if errors:
+            return None, errors
     if step.request_param is not None:
         values[step.request_param] = request
-    result = await step.call(**values)
-    resolved[step.call] = result
+    result = resolved[step.call] = await step.call(**values)
     return result, []
 
 
@@ -194,18 +188,10 @@ async def _inputs(
     values: dict[str, Any] = {}
     errors: list[Any] = []
     for sub in step.steps:
-        if sub.takes_only_request and sub.call not in resolved:
-            # Most dependencies (Access, feature switches, the session): a call, no solving.
-            value = await (
-                sub.call(**{sub.request_param: request}) if sub.request_param else sub.call()
-            )
-            resolved[sub.call] = value
-        else:
-            value, sub_errors = await _solve(sub, request, resolved)
-            if sub_errors:
-                errors.extend(sub_errors)
-                continue
-        if sub.name is not None:
+        value, sub_errors = await _solve(sub, request, resolved)
+        if sub_errors:
+            errors.extend(sub_errors)
+        elif sub.name is not None:
             values[sub.name] = value
     if step.query:
         query_values, query_errors = step.query.values(request)
@@ -353,22 +339,12 @@ class DirectRoutes:
         scope["path_params"] = {}
         request = Request(scope, receive)
         try:
-            response = await endpoint(request)
+            response = await in_unit_of_work(endpoint, request)
         except Exception as exc:
-            await finish_request_session(scope, failed=True)
             handler = self._handler_for(exc)
             if handler is None:
                 raise
             response = await handler(request, exc)
-        else:
-            # Commit before answering: a failed commit becomes an error response.
-            try:
-                await finish_request_session(scope, failed=False)
-            except Exception as exc:
-                handler = self._handler_for(exc)
-                if handler is None:
-                    raise
-                response = await handler(request, exc)
         await response(scope, receive, send)
 
     def _learn(self, key: tuple[str, str], scope: Scope) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -150,6 +150,21 @@ async def check_json_body(request: Request) -> bytes:
     return body
 
 
+async def in_unit_of_work(
+    handler: Callable[[Request], Awaitable[Response]], request: Request
+) -> Response:
+    """Run an endpoint, then end the request's unit of work before the response is sent:
+    commit on success (a failed commit raises, so it becomes an error response), rollback
+    on error."""
+    try:
+        response = await handler(request)
+    except BaseException:
+        await finish_request_session(request.scope, failed=True)
+        raise
+    await finish_request_session(request.scope, failed=False)
+    return response
+
+
 class JsonRoute(APIRoute):
     """The route class of every API router.
 
@@ -168,12 +183,6 @@ class JsonRoute(APIRoute):
         async def route_handler(request: Request) -> Response:
             if expects_body:
                 await check_json_body(request)
-            try:
-                response = await handler(request)
-            except BaseException:
-                await finish_request_session(request.scope, failed=True)
-                raise
-            await finish_request_session(request.scope, failed=False)
-            return response
+            return await in_unit_of_work(handler, request)
 
         return route_handler
