@@ -81,8 +81,7 @@ async def compile_rules(session: AsyncSession) -> CompiledRuleSet:
 class RuleSetCache:
     def __init__(self) -> None:
         self._by_shop: dict[uuid.UUID, RuleSet] = {}
-        self._announced: dict[uuid.UUID, int] = {}
-        self._changed_here: set[uuid.UUID] = set()
+        self._known: dict[uuid.UUID, int] = {}  # the newest version heard of, per shop
         self._loading: dict[uuid.UUID, asyncio.Lock] = {}
         self.live = False
         # Bumped whenever the feed connects or is lost: an entry checked in an earlier
@@ -107,27 +106,27 @@ class RuleSetCache:
             # Not ours to interpret: forget everything rather than trust a stale entry.
             self._by_shop.clear()
             return
-        if number > self._announced.get(shop_id, 0):
-            self._announced[shop_id] = number
+        self.note_version(shop_id, number)
+
+    def note_version(self, shop_id: uuid.UUID, version: int) -> None:
+        """A committed version of the shop's rule set: announced by PostgreSQL, or
+        committed by this process (which need not wait for its own announcement)."""
+        if version > self._known.get(shop_id, 0):
+            self._known[shop_id] = version
         entry = self._by_shop.get(shop_id)
-        if entry is not None and entry.facts.rule_set_version < number:
+        if entry is not None and entry.facts.rule_set_version < version:
             entry.trusted_in = UNVERIFIED
 
-    def note_local_change(self, shop_id: uuid.UUID) -> None:
-        """This process committed a change of the shop: its next evaluation checks."""
-        self._changed_here.add(shop_id)
-
-    def announced_version(self, shop_id: uuid.UUID) -> int:
-        return self._announced.get(shop_id, 0)
+    def known_version(self, shop_id: uuid.UUID) -> int:
+        return self._known.get(shop_id, 0)
 
     # -- lookups ------------------------------------------------------------------------
 
     def trusted(self, shop_id: uuid.UUID) -> RuleSet | None:
         """The shop's entry when it may be used without asking the database."""
         entry = self._by_shop.get(shop_id)
-        if entry is None or entry.trusted_in != self.generation or not self.live:
-            return None
-        if self._changed_here and shop_id in self._changed_here:
+        # Entries are trusted only in the generation (of a live feed) they were checked in.
+        if entry is None or entry.trusted_in != self.generation:
             return None
         return entry
 
@@ -144,15 +143,14 @@ class RuleSetCache:
             # Captured before reading: an announcement missed before this read began makes
             # the generation differ, and the entry is checked again.
             generation = self.generation if self.live else UNVERIFIED
-            self._changed_here.discard(shop_id)
             facts = await read_shop_facts(session, shop_id)
             entry = self._by_shop.get(shop_id)
             rules = entry.rules if entry is not None and entry.facts == facts else None
             if rules is None:
                 # Read after the version: the rules are at least as new as the version says.
                 rules = await compile_rules(session)
-            if self._announced.get(shop_id, 0) > facts.rule_set_version:
-                generation = UNVERIFIED  # announced while we were reading: check again
+            if self._known.get(shop_id, 0) > facts.rule_set_version:
+                generation = UNVERIFIED  # a newer version came while we read: check again
             entry = RuleSet(facts, rules, generation)
             self._by_shop[shop_id] = entry
             return entry

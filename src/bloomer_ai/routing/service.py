@@ -49,9 +49,6 @@ async def _bump_version(
     session: AsyncSession, shop_id: uuid.UUID, cache: RuleSetCache | None
 ) -> None:
     """One more version of the shop's rule set (announced to every process at commit)."""
-    if cache is not None:
-        # This process need not wait for the announcement to see its own change.
-        after_commit(session, lambda: cache.note_local_change(shop_id))
     statement = (
         insert(RoutingRuleSetVersion)
         .values(shop_id=shop_id, version=1)
@@ -59,8 +56,12 @@ async def _bump_version(
             index_elements=[RoutingRuleSetVersion.shop_id],
             set_={"version": RoutingRuleSetVersion.version + 1},
         )
+        .returning(RoutingRuleSetVersion.version)
     )
-    await session.execute(statement)
+    version = (await session.execute(statement)).scalar_one()
+    if cache is not None:
+        # This process need not wait for the announcement to see its own change.
+        after_commit(session, lambda: cache.note_version(shop_id, version))
 
 
 async def get_rule(session: AsyncSession, rule_id: str) -> OrderRoutingRule:
@@ -286,14 +287,16 @@ async def evaluate(
     ``session_of()`` opens the request's session: with a trusted cached rule set and an
     order-like body without a customer, nothing is read from the database at all.
     """
+    needs_rows = request.order_id is not None or request.customer_id is not None
     rule_set = cache.trusted(shop_id) if trust_change_feed else None
-    if rule_set is None:
+    session: AsyncSession | None = None
+    if rule_set is None or needs_rows:
         session = session_of()
         await read_without_transaction(session)
+    if rule_set is None:
+        assert session is not None
         rule_set = await cache.load(session, shop_id)
-    reader: AsyncSession | None = None
-    if request.order_id is not None or request.customer_id is not None:
-        reader = session_of()
-        await read_without_transaction(reader)
-    context = await context_from_request(reader, rule_set.facts, request, now or datetime.now(UTC))
+    context = await context_from_request(
+        session if needs_rows else None, rule_set.facts, request, now or datetime.now(UTC)
+    )
     return rule_set.rules.evaluate(context, explain=explain)
