@@ -153,8 +153,7 @@ class _CompiledRule:
         """This rule's test for orders with these indexed values: the pinning conditions
         those values satisfy are left out (they are true; dropping a true conjunct of an
         `and` changes neither its truthiness nor which other conjuncts run)."""
-        conditions = self.conditions
-        parts = conditions["and"] if _is_and_of_list(conditions) else [conditions]
+        parts = _conjuncts(self.conditions)
         dropped = tuple(
             position for position, part in enumerate(parts) if _decided_true(part, key_by_field)
         )
@@ -187,6 +186,13 @@ class Requirement:
 
     values: frozenset[str | bool]
     excludes_absent: bool
+
+    def holds_for(self, value: Any) -> bool:
+        """Whether a present value the index can decide on (typed, or the set of the
+        order's product types) satisfies this requirement."""
+        if type(value) is frozenset:
+            return not value.isdisjoint(self.values)
+        return value in self.values
 
 
 def _pinned_var(logic: Any) -> tuple[str, bool] | None:
@@ -255,17 +261,19 @@ def _product_types_of_condition(condition: Any) -> tuple[str, Requirement] | Non
     return PRODUCT_TYPES, Requirement(found[1], excludes_absent=True)
 
 
+def _conjuncts(conditions: Any) -> list[Any]:
+    """The parts that must all hold: those of a top-level `and`, else the whole."""
+    if type(conditions) is dict and len(conditions) == 1 and "and" in conditions:
+        parts = conditions["and"]
+        return parts if type(parts) is list else [parts]
+    return [conditions]
+
+
 def requirements_of(conditions: Any) -> dict[str, Requirement]:
     """Per indexed field, the values outside which `conditions` cannot hold."""
-    direct = _requirement_of_condition(conditions)
-    if direct is not None:
-        return {direct[0]: direct[1]}
-    if type(conditions) is not dict or len(conditions) != 1 or "and" not in conditions:
-        return {}
-    parts = conditions["and"]
     found: dict[str, Requirement] = {}
     # Any false part makes the whole `and` falsy, so every pinning part must hold.
-    for part in parts if type(parts) is list else [parts]:
+    for part in _conjuncts(conditions):
         pinned = _requirement_of_condition(part)
         if pinned is None:
             continue
@@ -304,7 +312,7 @@ def _index_value(order: dict[str, Any], field: str) -> Any:
             return None
         if type(customer) is not dict:
             return _ANY
-        value = customer.get(field[9:])
+        value = customer.get(field.removeprefix("customer."))
     else:
         value = order.get(field)
     if value is None or type(value) is FIELD_TYPES[field]:
@@ -326,10 +334,6 @@ def _product_types(items: Any) -> Any:
     return frozenset(types)
 
 
-def _is_and_of_list(conditions: Any) -> bool:
-    return type(conditions) is dict and len(conditions) == 1 and type(conditions.get("and")) is list
-
-
 def _decided_true(condition: Any, key_by_field: Mapping[str, Any]) -> bool:
     """Whether the order's indexed values make this (pinning) condition true."""
     pinned = _requirement_of_condition(condition)
@@ -337,11 +341,7 @@ def _decided_true(condition: Any, key_by_field: Mapping[str, Any]) -> bool:
         return False
     field_name, requirement = pinned
     value = key_by_field.get(field_name, _ANY)
-    if value is _ANY or value is None:
-        return False
-    if type(value) is frozenset:
-        return not value.isdisjoint(requirement.values)
-    return value in requirement.values
+    return value is not _ANY and value is not None and requirement.holds_for(value)
 
 
 def _always_true(_order: Any) -> bool:
@@ -353,13 +353,10 @@ def _admits(requirements: tuple[tuple[int, Requirement], ...], key: tuple[Any, .
         value = key[position]
         if value is _ANY:
             continue
-        if type(value) is frozenset:  # the order's product types
-            if value.isdisjoint(requirement.values):
-                return False
-        elif value is None:
+        if value is None:
             if requirement.excludes_absent:
                 return False
-        elif value not in requirement.values:
+        elif not requirement.holds_for(value):
             return False
     return True
 
