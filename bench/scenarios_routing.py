@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.database import BENCH_SECRET, BenchContext
 from bench.scenarios import Prepared, Scenario, register
 
 
-def _order_body() -> dict[str, object]:
-    """The order both rows send (a fixed seed: the same body in every run)."""
+def _workload() -> tuple[list[Any], dict[str, object]]:
+    """The 100 rules and the order both rows use (a fixed seed: the same in every run)."""
     import random
 
     from bench.jsonlogic_bench import ZONES, make_order, make_rules
 
     rng = random.Random(7)
-    make_rules(rng, 100, ZONES)  # drawn first, as the rules are, so the order is the same
+    rules = make_rules(rng, 100, ZONES)
     order = make_order(rng, ZONES)
-    return {
-        "items": order["items"],
-        "deliveryZone": order["deliveryZone"],
-        "deliveryDate": order["deliveryDate"],
-        "deliveryTime": order["deliveryTime"],
-        "total": order["total"],
-        "tags": order["tags"],
-    }
+    fields = ("items", "deliveryZone", "deliveryDate", "deliveryTime", "total", "tags")
+    return rules, {name: order[name] for name in fields}
 
 
 async def _bare_order(ctx: BenchContext) -> Prepared:
-    return Prepared(body=_order_body())
+    return Prepared(body=_workload()[1])
 
 
 async def _shop_with_rules(ctx: BenchContext) -> Prepared:
-    import random
-
-    from bench.jsonlogic_bench import ZONES, make_rules
     from bloomer_ai.auth.api_keys import create_api_key
     from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.routing.schemas import RuleCreate
     from bloomer_ai.routing.service import create_rule
     from bloomer_ai.shops.service import create_shop
 
-    rng = random.Random(7)
-    rules = make_rules(rng, 100, ZONES)
+    rules, body = _workload()
 
     async def make(session):  # type: ignore[no-untyped-def]
         shop = await create_shop(session, name="Bench florist (routing)")
@@ -66,7 +58,7 @@ async def _shop_with_rules(ctx: BenchContext) -> Prepared:
         return issued.secret
 
     secret = await ctx.run(make)
-    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=_order_body())
+    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=body)
 
 
 register(
