@@ -8,7 +8,6 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from bloomer_ai import __version__
@@ -17,7 +16,7 @@ from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
 from bloomer_ai.kit.direct import DirectRoutes
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
-from bloomer_ai.kit.middleware import RequestContextMiddleware
+from bloomer_ai.kit.middleware import CorsForCrossOriginRequests, RequestContextMiddleware
 from bloomer_ai.ops.endpoints import router as ops_router
 
 log = structlog.get_logger("bloomer_ai")
@@ -54,7 +53,7 @@ def create_app(
     app.add_middleware(DirectRoutes, fastapi_app=app)
     # Added last = outermost: request id, size limit, access log and metrics see everything.
     app.add_middleware(
-        CORSMiddleware,
+        CorsForCrossOriginRequests,
         allow_origins=settings.auth.allowed_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],

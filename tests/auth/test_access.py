@@ -343,6 +343,15 @@ async def test_cookie_writes_need_an_allowed_origin(client, world, tokens):
     assert (await client.get("/api/ai/keys", headers=headers)).status_code == 200
 
 
+async def test_simple_requests_vary_by_origin_with_or_without_one(client):
+    """Requests without Origin skip Starlette's CORS layer but keep what it would add."""
+    for extra in ({}, {"Origin": APP_ORIGIN}, {"Origin": "https://evil.example"}):
+        response = await client.get("/healthz", headers=extra)
+        assert "origin" in response.headers.get("vary", "").lower()
+        allowed = response.headers.get("access-control-allow-origin")
+        assert allowed == (APP_ORIGIN if extra.get("Origin") == APP_ORIGIN else None)
+
+
 async def test_cors_allows_only_configured_origins(client, world):
     preflight = {"Access-Control-Request-Method": "POST"}
     response = await client.options("/api/ai/keys", headers={**preflight, "Origin": APP_ORIGIN})

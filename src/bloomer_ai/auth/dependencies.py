@@ -32,6 +32,7 @@ from bloomer_ai.auth.principal import MANAGERS, Principal, PrincipalKind, Role
 from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.db.session import DbSession, bind_request_shop, request_session_of
 from bloomer_ai.errors import RateLimited
+from bloomer_ai.kit.middleware import add_response_headers
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -102,8 +103,7 @@ class Access:
         structlog.contextvars.bind_contextvars(shop_id=shop_id)
         if not decision.allowed:
             raise RateLimited(headers=_header_dict(headers))  # its own headers, once
-        # Added to the response by RequestContextMiddleware, whatever the route answers.
-        state["ratelimit_headers"] = headers
+        add_response_headers(request.scope, headers)  # a 429 above carries its own
 
         self._check(request, principal)
         bind_request_shop(request, principal.shop_id)

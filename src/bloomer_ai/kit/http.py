@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from bloomer_ai.db.session import finish_request_session
 from bloomer_ai.errors import (
@@ -128,16 +129,19 @@ def _is_json(content_type: str) -> bool:
 _HEADER_MAP_KEY = "bloomer.headers"
 
 
-def header(request: Request, name: bytes) -> str | None:
+def scope_header(scope: Scope, name: bytes) -> str | None:
     """One request header (``name`` lower-case), as Starlette's ``headers.get`` reads it
     (the first of repeated ones), from a map made once per request: the hot path reads
     five or six headers, and each ``headers.get`` scans them all."""
-    scope = request.scope
     headers: dict[bytes, bytes] | None = scope.get(_HEADER_MAP_KEY)
     if headers is None:
         headers = scope[_HEADER_MAP_KEY] = dict(reversed(scope["headers"]))
     value = headers.get(name)
     return value.decode("latin-1") if value is not None else None
+
+
+def header(request: Request, name: bytes) -> str | None:
+    return scope_header(request.scope, name)
 
 
 async def check_json_body(request: Request) -> bytes:
