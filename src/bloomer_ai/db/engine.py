@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -35,17 +36,24 @@ def resolve_database(settings: DatabaseSettings) -> DatabaseTarget:
     return DatabaseTarget(start_embedded_postgres(settings.pgdata_dir), embedded=True)
 
 
+def connect_arguments(url: URL) -> dict[str, Any]:
+    """psycopg's arguments for a connection of our own (outside the engine's pool)."""
+    host = url.host or url.query.get("host")  # the embedded server's socket folder
+    return {
+        "host": host if isinstance(host, str) else None,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }
+
+
 def check_connection(target: DatabaseTarget, timeout_seconds: int = 5) -> None:
     """Connect once, synchronously; raise DatabaseUnavailable with a one-line reason."""
     url = target.url
     try:
         with psycopg.connect(
-            host=url.host or url.query.get("host"),  # type: ignore[arg-type]
-            port=url.port,
-            user=url.username,
-            password=url.password,
-            dbname=url.database,
-            connect_timeout=timeout_seconds,
+            **connect_arguments(url), connect_timeout=timeout_seconds
         ) as connection:
             connection.execute("select 1")
     except psycopg.Error as exc:

@@ -19,7 +19,7 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.db.engine import DatabaseTarget, connect_arguments
 
 log = structlog.get_logger("bloomer_ai.db.notifications")
 
@@ -34,16 +34,8 @@ class NotificationsNotDelivered(RuntimeError):
 
 
 async def connect_autocommit(target: DatabaseTarget) -> psycopg.AsyncConnection:
-    url = target.url
-    host = url.host or url.query.get("host")  # the embedded server's socket folder
     return await psycopg.AsyncConnection.connect(
-        host=host if isinstance(host, str) else None,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-        connect_timeout=5,
-        autocommit=True,
+        **connect_arguments(target.url), connect_timeout=5, autocommit=True
     )
 
 
