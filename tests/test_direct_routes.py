@@ -16,18 +16,8 @@ from bloomer_ai.kit.direct import DirectRoutes, direct_plan
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
+from support.routing import BIG_ORDERS, EVALUATE, ORDER
 
-EVALUATE = "/api/ai/routing/evaluate"
-RULE = {
-    "name": "Big orders are urgent",
-    "priority": 20,
-    "conditions": {">=": [{"var": "total"}, 10000]},
-    "action": {"type": "prioritize", "level": "urgent"},
-}
-ORDER = {
-    "deliveryZone": "north",
-    "items": [{"productType": "bouquet", "quantity": 2, "unitPrice": 6000}],
-}
 # Headers whose presence (not value: counters move) must be the same on both paths.
 COMPARED_HEADERS = ("content-type", "content-length", "www-authenticate", "ratelimit-limit", "vary")
 
@@ -93,7 +83,7 @@ async def answers(client, keys) -> list[tuple[int, Any, dict[str, bool]]]:
 
 
 async def test_direct_answers_equal_fastapis(app, client, keys):
-    response = await client.post("/api/ai/routing/rules", json=RULE, headers=keys["full"])
+    response = await client.post("/api/ai/routing/rules", json=BIG_ORDERS, headers=keys["full"])
     assert response.status_code == 201
     direct = app.state.direct_routes
 

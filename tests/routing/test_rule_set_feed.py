@@ -27,24 +27,13 @@ from bloomer_ai.routing.rule_sets import RuleSetCache
 from conftest import make_settings
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
+from support.routing import BIG_ORDERS, EVALUATE, ORDER, RULES
 
-RULES = "/api/ai/routing/rules"
-EVALUATE = "/api/ai/routing/evaluate"
-BIG_ORDERS = {
-    "name": "Big orders are urgent",
-    "priority": 20,
-    "conditions": {">=": [{"var": "total"}, 10000]},
-    "action": {"type": "prioritize", "level": "urgent"},
-}
 AFTERNOON = {
     "name": "Afternoon orders are flagged",
     "priority": 10,
     "conditions": {">=": [{"var": "hour"}, 12]},
     "action": {"type": "flag", "reason": "afternoon"},
-}
-ORDER = {
-    "deliveryZone": "north",
-    "items": [{"productType": "bouquet", "quantity": 2, "unitPrice": 6000}],
 }
 
 

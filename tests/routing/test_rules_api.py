@@ -19,9 +19,7 @@ from bloomer_ai.models import Base
 from conftest import make_settings
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from support.auth import issue_key, key_headers
-
-RULES = "/api/ai/routing/rules"
-EVALUATE = "/api/ai/routing/evaluate"
+from support.routing import BIG_ORDERS, EVALUATE, ORDER, RULES
 
 NORTH_BOUQUETS = {
     "name": "North bouquets to team A",
@@ -33,16 +31,6 @@ NORTH_BOUQUETS = {
         ]
     },
     "action": {"type": "assign", "target": {"kind": "team", "id": "team-a"}},
-}
-BIG_ORDERS = {
-    "name": "Big orders are urgent",
-    "priority": 20,
-    "conditions": {">=": [{"var": "total"}, 10000]},
-    "action": {"type": "prioritize", "level": "urgent"},
-}
-ORDER = {
-    "deliveryZone": "north",
-    "items": [{"productType": "bouquet", "quantity": 2, "unitPrice": 6000}],
 }
 
 
