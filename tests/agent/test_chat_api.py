@@ -24,7 +24,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, select, text, update
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bloomer_ai.agent.providers import BuiltinProvider
@@ -37,6 +37,7 @@ from conftest import make_settings
 from factories.agent import add_message, create_agent_world, create_conversation
 from factories.core import create_customer, create_order
 from support.auth import bearer, issue_key, key_headers, session_tokens
+from support.upstream import delta, sse
 
 OWNER_ID = uuid.UUID("01900000-0000-7000-8000-0000000000a1")
 STAFF_ID = uuid.UUID("01900000-0000-7000-8000-0000000000a2")
@@ -64,21 +65,6 @@ class LilliLog:
 LILLI_LOG = LilliLog()
 
 
-def _sse(*events: str) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        for item in events:
-            if item.startswith("sleep:"):
-                await asyncio.sleep(float(item.removeprefix("sleep:")))
-            else:
-                yield item.encode()
-
-    return StreamingResponse(body(), media_type="text/event-stream")
-
-
-def _delta(text: str) -> str:
-    return f"data: {json.dumps({'delta': text})}\n\n"
-
-
 async def fake_lilli(request: Request) -> Response:
     scenario = request.path_params["scenario"]
     body = json.loads(await request.body())
@@ -90,17 +76,15 @@ async def fake_lilli(request: Request) -> Response:
         await asyncio.sleep(2.0)
     if body["stream"]:
         if kind == "stream-break":
-            return _sse(
-                _delta("Once upon "), 'event: error\ndata: {"code": "model_overloaded"}\n\n'
-            )
+            return sse(delta("Once upon "), 'event: error\ndata: {"code": "model_overloaded"}\n\n')
         if kind == "stream-drip":
-            return _sse(
-                _delta("Once "), "sleep:0.1", _delta("upon "), "sleep:0.1", _delta("a time"),
+            return sse(
+                delta("Once "), "sleep:0.1", delta("upon "), "sleep:0.1", delta("a time"),
                 "data: [DONE]\n\n",
             )  # fmt: skip
         if kind == "stream-stall":
-            return _sse(_delta("Once upon "), "sleep:10", _delta("a time"), "data: [DONE]\n\n")
-        return _sse(_delta("Hello "), _delta("from Lilli"), "data: [DONE]\n\n")
+            return sse(delta("Once upon "), "sleep:10", delta("a time"), "data: [DONE]\n\n")
+        return sse(delta("Hello "), delta("from Lilli"), "data: [DONE]\n\n")
     last = body["messages"][-1]["content"]
     return JSONResponse({"reply": f"Lilli heard {len(last)} characters"})
 

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bloomer_ai.agent.config_schema import AgentConfig
@@ -40,6 +40,7 @@ from bloomer_ai.agent.providers import (
 )
 from bloomer_ai.agent.providers.base import ProviderError as BaseProviderError
 from bloomer_ai.agent.providers.builtin import BuiltinProvider
+from support.upstream import delta, sse
 
 LILLI_KEY = "lk_test_secret_value"
 OPENAI_KEY = "sk-test-secret-value"
@@ -66,21 +67,6 @@ class Recorder:
 
 
 RECORDER = Recorder()
-
-
-def sse(*events: str) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        for event in events:
-            if event.startswith("sleep:"):
-                await asyncio.sleep(float(event.removeprefix("sleep:")))
-            else:
-                yield event.encode()
-
-    return StreamingResponse(body(), media_type="text/event-stream")
-
-
-def delta(text: str) -> str:
-    return f"data: {json.dumps({'delta': text})}\n\n"
 
 
 def openai_chunk(content: str | None = None, finish: str | None = None) -> str:
