@@ -162,19 +162,14 @@ def direct_plan(route: Any, served: Any = None) -> _Step | str:
 
 
 async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any, list[Any]]:
-    """Call a step's sub-steps, then the step: FastAPI's order, errors and per-request cache.
+    """A step with inputs to gather: its sub-steps and query parameters, then the call.
 
     As in ``solve_dependencies``: a step whose inputs failed validation is not called (its
     errors are reported), and its siblings still are.
     """
-    if step.use_cache and step.call in resolved:
-        return resolved[step.call], []
-    if step.takes_only_request:  # most dependencies (Access, feature switches): no solving
-        values: dict[str, Any] = {}
-    else:
-        values, errors = await _inputs(step, request, resolved)
-        if errors:
-            return None, errors
+    values, errors = await _inputs(step, request, resolved)
+    if errors:
+        return None, errors
     if step.request_param is not None:
         values[step.request_param] = request
     result = resolved[step.call] = await step.call(**values)
@@ -184,14 +179,22 @@ async def _solve(step: _Step, request: Request, resolved: Resolved) -> tuple[Any
 async def _inputs(
     step: _Step, request: Request, resolved: Resolved
 ) -> tuple[dict[str, Any], list[Any]]:
-    """A step's arguments from its sub-steps and query parameters, with their errors."""
+    """A step's arguments from its sub-steps (each once per request, as FastAPI's
+    ``use_cache``) and query parameters, with their errors."""
     values: dict[str, Any] = {}
     errors: list[Any] = []
     for sub in step.steps:
-        value, sub_errors = await _solve(sub, request, resolved)
-        if sub_errors:
-            errors.extend(sub_errors)
-        elif sub.name is not None:
+        if sub.use_cache and sub.call in resolved:
+            value = resolved[sub.call]
+        elif sub.takes_only_request:  # most dependencies (Access, feature switches)
+            arguments = {sub.request_param: request} if sub.request_param else {}
+            value = resolved[sub.call] = await sub.call(**arguments)
+        else:
+            value, sub_errors = await _solve(sub, request, resolved)
+            if sub_errors:
+                errors.extend(sub_errors)
+                continue
+        if sub.name is not None:
             values[sub.name] = value
     if step.query:
         query_values, query_errors = step.query.values(request)
