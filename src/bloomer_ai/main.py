@@ -16,7 +16,7 @@ from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.session import make_session_factory
 from bloomer_ai.kit.direct import DirectRoutes
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
-from bloomer_ai.kit.middleware import CorsForCrossOriginRequests, RequestContextMiddleware
+from bloomer_ai.kit.middleware import RequestContextMiddleware
 from bloomer_ai.ops.endpoints import router as ops_router
 
 log = structlog.get_logger("bloomer_ai")
@@ -51,9 +51,8 @@ def create_app(
 
     # Added first = innermost: learned static routes skip FastAPI's router and solver.
     app.add_middleware(DirectRoutes, fastapi_app=app)
-    # Added last = outermost: request id, size limit, access log and metrics see everything.
-    app.add_middleware(
-        CorsForCrossOriginRequests,
+    # Added last = outermost: request id, size limit, access log, metrics and CORS.
+    cors_options: dict[str, Any] = dict(
         allow_origins=settings.auth.allowed_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
@@ -81,6 +80,7 @@ def create_app(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_request_bytes,
         log_requests=settings.server.log_level in {"DEBUG", "INFO"},
+        cors_options=cors_options,
     )
     return app
 
