@@ -18,7 +18,7 @@ from httpx import ASGITransport, AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from bloomer_ai.config import Settings
+from bloomer_ai.config import ServerSettings, Settings
 from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.errors import NotFound
 from bloomer_ai.kit.http import JsonRoute
@@ -80,6 +80,20 @@ async def test_readyz_answers_503_in_the_error_shape_when_the_database_is_down(
     assert ready.headers.get("x-request-id")
     # Liveness does not depend on the database.
     assert alive.status_code == 200
+
+
+def test_fastapis_opentelemetry_bridge_is_off_unless_asked_for(settings: Settings) -> None:
+    default = create_app(settings)
+    asked = create_app(
+        settings.model_copy(
+            update={"server": settings.server.model_copy(update={"otel_enabled": True})}
+        )
+    )
+    signals = ("tracing", "metrics", "logs")
+    # Off: FastAPI does not ask OpenTelemetry's global providers on every request.
+    assert not any(default._telemetry[signal] for signal in signals)  # type: ignore[literal-required]
+    assert all(asked._telemetry[signal] for signal in signals)  # type: ignore[literal-required]
+    assert ServerSettings(_env_file=None).otel_enabled is False
 
 
 @pytest.fixture

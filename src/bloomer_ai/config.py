@@ -185,6 +185,10 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # FastAPI's native OpenTelemetry bridge. Off by default: the service reports through
+    # /metrics and its logs, and the bridge, when on, asks OpenTelemetry's global providers
+    # on every request whether one was configured.
+    otel_enabled: bool = False
 
     @field_validator("environment", mode="before")
     @classmethod

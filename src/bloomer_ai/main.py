@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
 from bloomer_ai import __version__
@@ -20,6 +21,8 @@ from bloomer_ai.kit.middleware import RequestContextMiddleware
 from bloomer_ai.ops.endpoints import router as ops_router
 
 log = structlog.get_logger("bloomer_ai")
+
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(
@@ -42,6 +45,7 @@ def create_app(
             'Every error has the shape {"error": {"code", "message", "details"}}.'
         ),
         lifespan=lifespan,
+        telemetry=None if settings.server.otel_enabled else TELEMETRY_OFF,
     )
     app.router.route_class = JsonRoute
     app.state.settings = settings
