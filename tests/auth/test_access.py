@@ -3,6 +3,7 @@ shops, roles, scopes, CSRF, rate limits. Session tokens come from the real npm p
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bloomer_ai.config import FeatureSettings, RateLimitSettings
+from bloomer_ai.kit.crypto import KeyedHasher, keyed_hash
 from bloomer_ai.models import ApiKey, User
 from conftest import TEST_AUTH_SECRET, make_settings
 from factories.core import add_member, create_shop, create_user
@@ -278,6 +280,16 @@ async def test_key_secret_is_stored_only_as_hash(client, world, tokens, db):
     assert row is not None
     assert secret.encode() not in row.key_hash
     assert len(row.key_hash) == 32
+
+
+def test_the_hot_path_hashes_keys_as_they_are_stored() -> None:
+    """The authenticator's pre-keyed HMAC equals the one-shot HMAC-SHA256 the stored hash
+    was made with, call after call (each call works on its own copy of the keyed state)."""
+    hasher = KeyedHasher("pepper-one")
+    for secret in ("blm_first", "blm_second", "blm_first", ""):
+        expected = hmac.new(b"pepper-one", secret.encode(), "sha256").digest()
+        assert hasher(secret) == expected == keyed_hash("pepper-one", secret)
+    assert KeyedHasher("pepper-two")("blm_first") != hasher("blm_first")
 
 
 async def test_key_management_needs_owner_or_admin_session(client, world, tokens, db):

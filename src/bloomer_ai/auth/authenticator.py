@@ -36,7 +36,7 @@ from bloomer_ai.auth.principal import Principal, PrincipalKind, Role
 from bloomer_ai.auth.scopes import ALL_SCOPES
 from bloomer_ai.config import Settings
 from bloomer_ai.kit.cache import TTLCache
-from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER, keyed_hash
+from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER, KeyedHasher
 from bloomer_ai.kit.http import header
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import AuthSession, ShopMember, User
@@ -84,6 +84,7 @@ class Authenticator:
     def __init__(self, settings: Settings) -> None:
         pepper = settings.auth.api_key_pepper
         self.pepper = pepper.get_secret_value() if pepper else DEVELOPMENT_PEPPER
+        self.key_hash = KeyedHasher(self.pepper)
         secrets = settings.auth.session_secrets()
         self.decoder = NextAuthDecoder(secrets) if secrets else None
         ttl = settings.auth.principal_cache_seconds
@@ -120,7 +121,7 @@ class Authenticator:
     # -- API keys ------------------------------------------------------------------------
 
     async def key_facts(self, session_of: SessionOf, presented: str) -> KeyFacts:
-        digest = keyed_hash(self.pepper, presented)
+        digest = self.key_hash(presented)
         facts = self.keys.get(digest)
         if facts is None:
             key = await unscoped_find_usable_key(session_of(), presented, self.pepper, utcnow())
