@@ -170,3 +170,45 @@ async def test_an_included_routers_own_prefix_and_dependencies_are_kept(prefix: 
             assert (await client.get(f"{prefix}/ping")).status_code == 403
     assert ("GET", f"{prefix}/ping") in app.state.direct_routes.endpoints
     assert len(calls) == 6  # the include's dependency ran on every request, direct or not
+
+
+async def test_model_response_renders_as_fastapi_renders_the_response_model() -> None:
+    """What ``model_response`` sends is what FastAPI's own rendering of the route's
+    ``response_model`` would send: aliases, kept nulls, nested models, status, headers."""
+    from fastapi.routing import serialize_response
+    from fastapi.utils import create_model_field
+    from starlette.responses import Response
+
+    from bloomer_ai.kit.http import model_response
+    from bloomer_ai.routing.schemas import (
+        ConditionCheck,
+        EvaluateResponse,
+        RuleExplanationRead,
+    )
+
+    field = create_model_field(name="response", type_=EvaluateResponse, mode="serialization")
+    explained = RuleExplanationRead(
+        rule_id="r1",
+        outcome="matched",
+        decided_by="and[0]",
+        checked=[ConditionCheck(path="and[0]", value={"zone": "ñorth"}, held=True)],
+        error=None,
+    )
+    for model in (
+        EvaluateResponse(suggested_route=None, matched_rule_ids=[], evaluated_rules=0),
+        EvaluateResponse(
+            suggested_route={"type": "assign", "team": "north", "weight": 1.5},
+            matched_rule_ids=["r1", "r2"],
+            evaluated_rules=2,
+            explain=[explained],
+        ),
+    ):
+        content = await serialize_response(
+            field=field, response_content=model, by_alias=True, dump_json=True
+        )
+        expected = Response(content, media_type="application/json")
+        ours = model_response(model)
+        assert ours.body == expected.body
+        assert ours.status_code == expected.status_code == 200
+        assert ours.raw_headers == expected.raw_headers
+        assert b'"suggestedRoute"' in ours.body and b'"explain"' in ours.body
