@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
+from limits.storage import MemoryStorage
 
 from bloomer_ai.config import RateLimitSettings
 
@@ -66,6 +67,18 @@ def _policy_headers(name: str, limit: int, window: int) -> tuple[tuple[bytes, by
     )
 
 
+class _Policy(NamedTuple):
+    """A group's parsed policy, with what every hit reads from it computed once."""
+
+    name: str
+    limit: int
+    window_seconds: int
+
+    @classmethod
+    def of(cls, group: RouteGroup, item: RateLimitItem) -> _Policy:
+        return cls(group.value, item.amount, item.get_expiry())
+
+
 class RateLimiter:
     """Fixed windows aligned to the clock, counted in a ``limits`` storage.
 
@@ -75,11 +88,14 @@ class RateLimiter:
     """
 
     def __init__(self, settings: RateLimitSettings) -> None:
-        self._policies: dict[RouteGroup, RateLimitItem] = {
-            group: parse(getattr(settings, f"ratelimit_{group.value}")) for group in RouteGroup
+        self._policies: dict[RouteGroup, _Policy] = {
+            group: _Policy.of(group, parse(getattr(settings, f"ratelimit_{group.value}")))
+            for group in RouteGroup
         }
-        self._memory: Storage = MemoryStorage()
-        self._redis: Storage | None = None
+        # The synchronous in-memory storage: its operations never wait on anything, and the
+        # asynchronous one schedules an expiry task on the event loop on every increment.
+        self._memory = MemoryStorage()
+        self._redis: RedisStorage | None = None
         self._redis_down_since: float | None = None
         # Addresses whose authentication failed in this process lately, with when.
         self._failed_at: dict[str, float] = {}
@@ -95,22 +111,21 @@ class RateLimiter:
     def backend(self) -> str:
         return "redis" if self._redis is not None else "memory"
 
-    def _storage(self) -> Storage:
-        if self._redis is None:
-            return self._memory
+    def _live_redis(self) -> RedisStorage | None:
+        """Redis, unless there is none or it failed within the retry pause."""
         down_since = self._redis_down_since
         if down_since is not None and time.monotonic() - down_since < REDIS_RETRY_SECONDS:
-            return self._memory
+            return None
         return self._redis
 
     @staticmethod
-    def _window(item: RateLimitItem, group: RouteGroup, identity: str) -> tuple[str, int, int]:
-        """The counter key of the current window, its length, and seconds until it ends."""
-        length = item.get_expiry()
+    def _window(policy: _Policy, identity: str) -> tuple[str, int]:
+        """The counter key of the current window and the seconds until it ends."""
+        length = policy.window_seconds
         now = time.time()
         index = int(now // length)
         reset = max(1, math.ceil((index + 1) * length - now))
-        return f"{group.value}/{identity}/{length}/{index}", length, reset
+        return f"{policy.name}/{identity}/{length}/{index}", reset
 
     async def _on_redis_error(self, exc: Exception) -> None:
         if self._redis_down_since is None:
@@ -124,7 +139,7 @@ class RateLimiter:
         seen = self._failed_at.get(address)
         if seen is None:
             return False
-        if time.monotonic() - seen > self._policies[RouteGroup.AUTH_FAILURES].get_expiry():
+        if time.monotonic() - seen > self._policies[RouteGroup.AUTH_FAILURES].window_seconds:
             del self._failed_at[address]
             return False
         return True
@@ -137,44 +152,42 @@ class RateLimiter:
     async def hit(self, group: RouteGroup, identity: str) -> Decision:
         if group is RouteGroup.AUTH_FAILURES:
             self._note_failure(identity)
-        item = self._policies[group]
-        key, length, reset = self._window(item, group, identity)
-        storage = self._storage()
-        try:
-            count = await storage.incr(key, length)
-        except Exception as exc:
-            if storage is self._memory:
-                raise
-            await self._on_redis_error(exc)
-            count = await self._memory.incr(key, length)
-        else:
-            if storage is self._redis and self._redis_down_since is not None:
-                log.info("ratelimit_redis_recovered")
-                self._redis_down_since = None
-        return Decision(
-            allowed=count <= item.amount,
-            policy_name=group.value,
-            limit=item.amount,
-            remaining=max(0, item.amount - count),
-            reset_seconds=reset,
-            window_seconds=length,
-        )
+        policy = self._policies[group]
+        key, reset = self._window(policy, identity)
+        length, limit = policy.window_seconds, policy.limit
+        count = await self._increment(key, length)
+        return Decision(count <= limit, policy.name, limit, max(0, limit - count), reset, length)
+
+    async def _increment(self, key: str, length: int) -> int:
+        redis = self._live_redis()
+        if redis is not None:
+            try:
+                count = await redis.incr(key, length)
+            except Exception as exc:
+                await self._on_redis_error(exc)
+            else:
+                if self._redis_down_since is not None:
+                    log.info("ratelimit_redis_recovered")
+                    self._redis_down_since = None
+                return count
+        return self._memory.incr(key, length)
 
     async def exceeded(self, group: RouteGroup, identity: str) -> Decision | None:
         """Whether ``identity`` is already over the group's limit, without counting a hit."""
-        item = self._policies[group]
-        key, length, reset = self._window(item, group, identity)
+        policy = self._policies[group]
+        key, reset = self._window(policy, identity)
+        redis = self._live_redis()
         try:
-            count = await self._storage().get(key)
+            count = await redis.get(key) if redis is not None else self._memory.get(key)
         except Exception:
             return None  # failing open: an unavailable store never locks people out
-        if count < item.amount:
+        if count < policy.limit:
             return None
-        return Decision(False, group.value, item.amount, 0, reset, length)
+        return Decision(False, policy.name, policy.limit, 0, reset, policy.window_seconds)
 
     async def reset(self) -> None:
         """Clear every counter (tests and benchmarks)."""
-        await self._memory.reset()
+        self._memory.reset()
         if self._redis is not None:
             await self._redis.reset()
 
