@@ -28,6 +28,7 @@ import json
 from collections.abc import Awaitable, Callable
 from copy import deepcopy
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from fastapi import FastAPI
@@ -51,6 +52,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bloomer_ai.kit.http import JsonRoute, check_json_body, in_unit_of_work
 
 Resolved = dict[Callable[..., Any], Any]
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 
 class _QueryFields:
@@ -69,13 +71,19 @@ class _QueryFields:
                 self.defaults = None
                 break
             self.defaults[field.name] = field.default
+        # Copied per request as FastAPI copies a default, unless none can be mutated.
+        self.copy_defaults = self.defaults is not None and not all(
+            isinstance(value, _IMMUTABLE) for value in self.defaults.values()
+        )
 
     def __bool__(self) -> bool:
         return bool(self.fields)
 
     def values(self, request: Request) -> tuple[dict[str, Any], list[Any]]:
         if self.defaults is not None and not request.scope.get("query_string"):
-            return {name: deepcopy(value) for name, value in self.defaults.items()}, []
+            if self.copy_defaults:
+                return {name: deepcopy(value) for name, value in self.defaults.items()}, []
+            return dict(self.defaults), []
         return request_params_to_args(self.fields, request.query_params)
 
 
@@ -90,7 +98,7 @@ class _Step:
     steps: tuple[_Step, ...]
     use_cache: bool
 
-    @property
+    @cached_property  # asked on every request
     def takes_only_request(self) -> bool:
         return not self.steps and not self.query
 

@@ -14,12 +14,18 @@ Feature = Literal["agent", "voice", "support", "routing", "campaigns"]
 
 
 def feature_enabled(settings: Settings, feature: Feature) -> bool:
-    return bool(getattr(settings.features, f"ai_{feature}_enabled"))
+    return bool(getattr(settings.features, _switch(feature)))
+
+
+def _switch(feature: Feature) -> str:
+    return f"ai_{feature}_enabled"
 
 
 def require_feature(feature: Feature) -> Callable[[Request], Awaitable[None]]:
+    switch = _switch(feature)  # named once: read on every request of the feature's routes
+
     async def check(request: Request) -> None:
-        if not feature_enabled(request.app.state.settings, feature):
+        if not getattr(request.app.state.settings.features, switch):
             raise FeatureDisabled(f"The {feature} feature is switched off.")
 
     check.__name__ = f"require_feature_{feature}"
