@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
-from limits.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 
 from bloomer_ai.config import RateLimitSettings
 
@@ -92,8 +91,6 @@ class RateLimiter:
             group: _Policy.of(group, parse(getattr(settings, f"ratelimit_{group.value}")))
             for group in RouteGroup
         }
-        # The synchronous in-memory storage: its operations never wait on anything, and the
-        # asynchronous one schedules an expiry task on the event loop on every increment.
         self._memory = MemoryStorage()
         self._redis: RedisStorage | None = None
         self._redis_down_since: float | None = None
@@ -170,7 +167,7 @@ class RateLimiter:
                     log.info("ratelimit_redis_recovered")
                     self._redis_down_since = None
                 return count
-        return self._memory.incr(key, length)
+        return await self._memory.incr(key, length)
 
     async def exceeded(self, group: RouteGroup, identity: str) -> Decision | None:
         """Whether ``identity`` is already over the group's limit, without counting a hit."""
@@ -178,7 +175,7 @@ class RateLimiter:
         key, reset = self._window(policy, identity)
         redis = self._live_redis()
         try:
-            count = await redis.get(key) if redis is not None else self._memory.get(key)
+            count = await redis.get(key) if redis is not None else await self._memory.get(key)
         except Exception:
             return None  # failing open: an unavailable store never locks people out
         if count < policy.limit:
@@ -187,7 +184,7 @@ class RateLimiter:
 
     async def reset(self) -> None:
         """Clear every counter (tests and benchmarks)."""
-        self._memory.reset()
+        await self._memory.reset()
         if self._redis is not None:
             await self._redis.reset()
 
