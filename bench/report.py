@@ -73,14 +73,14 @@ def _name(result: dict[str, Any]) -> str:
     return str(result["scenario"]) + (" !" if result.get("problem") else "")
 
 
-def results_table(results: Sequence[dict[str, Any]], bare_rps: float) -> str:
+def results_table(results: Sequence[dict[str, Any]]) -> str:
     rows = [
         [
             _name(result),
             _fmt(result["rps"], ",.0f"),
             _fmt(result["latency_ms"]["p50"], ".2f"),
             _fmt(result["latency_ms"]["p99"], ".2f"),
-            _fmt(result["rps"] / bare_rps if bare_rps else None, ".3f"),
+            _fmt(result.get("ratio_to_bare"), ".3f"),
             _share(result.get("server_cpu")),
             _fmt(cpu_us_per_request(result), ",.0f"),
             _share(result.get("loadgen_cpu")),
@@ -100,7 +100,6 @@ def compare_table(
     for scenario_name in scenario_names:
         for server in server_names:
             result = results[(scenario_name, server)]
-            bare_rps = results[(YARDSTICK_NAME, server)]["rps"]
             rows.append(
                 [
                     _name(result),
@@ -108,7 +107,7 @@ def compare_table(
                     _fmt(result["rps"], ",.0f"),
                     _fmt(result["latency_ms"]["p50"], ".2f"),
                     _fmt(result["latency_ms"]["p99"], ".2f"),
-                    _fmt(result["rps"] / bare_rps if bare_rps else None, ".3f"),
+                    _fmt(result.get("ratio_to_bare"), ".3f"),
                     _share(result.get("server_cpu")),
                     _fmt(cpu_us_per_request(result), ",.0f"),
                     _share(result.get("other_cpu")),
@@ -162,7 +161,8 @@ def print_header(info: dict[str, Any], server_line: str) -> None:
 
 
 def print_legend() -> None:
-    print("vs bare = req/s of the row / req/s of the bare FastAPI app in this run;")
+    print("vs bare = req/s of the row / req/s of the bare FastAPI app measured just before it")
+    print("(the median of the rounds' ratios with --rounds);")
     print("CPU columns: share of one core in the measured window used by the server's processes,")
     print("by the load generator, and by everything else (PostgreSQL, other programs);")
     print("µs CPU/req = the server's CPU time per request (steady even on a busy machine).")

@@ -164,17 +164,10 @@ def _problem(result: Result, expect_status: int) -> str | None:
     return None
 
 
-def run_app(
-    kind: ServerKind,
-    app: str,
-    scenarios: Sequence[Scenario],
-    env: dict[str, str],
-    args: argparse.Namespace,
-    layout: Layout,
-) -> list[Result]:
-    """Start one server process for the bare app or the service, drive each scenario, stop."""
+def serve(kind: ServerKind, app: str, env: dict[str, str], layout: Layout) -> ServerProcess:
+    """A server process for the bare app or the service (started by ``with``)."""
     bare = app == "bare"
-    with ServerProcess(
+    return ServerProcess(
         kind,
         target=BARE_TARGET if bare else SERVICE_TARGET,
         factory=not bare,
@@ -182,15 +175,31 @@ def run_app(
         env=env,
         log_path=LOGS_DIR / f"{kind.name}-{app}.log",
         cpus=layout.server_cpus,
-    ) as server:
-        results = []
-        for scenario in scenarios:
-            _progress(f"  {kind.name:<8} {scenario.name:<14}")
-            result = drive(scenario, server.port, server.pid, args, layout)
-            result["server"] = kind.name
-            results.append(result)
-            _progress(f" {result['rps']:>9,.0f} req/s\n")
-        return results
+    )
+
+
+def measure(
+    kind: ServerKind,
+    scenario: Scenario,
+    server: ServerProcess,
+    args: argparse.Namespace,
+    layout: Layout,
+    *,
+    quiet: bool = False,
+) -> Result:
+    if not quiet:
+        _progress(f"  {kind.name:<8} {scenario.name:<14}")
+    result = drive(scenario, server.port, server.pid, args, layout)
+    result["server"] = kind.name
+    if not quiet:
+        _progress(f" {result['rps']:>9,.0f} req/s\n")
+    return result
+
+
+def _paired(result: Result, yardstick: Result) -> Result:
+    result["paired_bare_rps"] = yardstick["rps"]
+    result["ratio_to_bare"] = result["rps"] / yardstick["rps"] if yardstick["rps"] else None
+    return result
 
 
 def run_round(
@@ -200,13 +209,25 @@ def run_round(
     args: argparse.Namespace,
     layout: Layout,
 ) -> list[Result]:
-    """The yardsticks, then the service's scenarios: two server processes, one after the other."""
-    bare = [YARDSTICK, *(scenario for scenario in scenarios if scenario.app == "bare")]
-    service = [scenario for scenario in scenarios if scenario.app == "service"]
-    return [
-        *run_app(kind, "bare", bare, env, args, layout),
-        *run_app(kind, "service", service, env, args, layout),
-    ]
+    """The bare app and the service served side by side (one under load at a time).
+
+    Each service scenario is compared with a run of the bare app made just before it, not
+    with one made minutes earlier: this machine is shared and its speed drifts within a
+    round, and a ratio of two runs far apart carries that drift. The bare app's own extra
+    rows are compared with the yardstick run that precedes them.
+    """
+    bare_rows = [scenario for scenario in scenarios if scenario.app == "bare"]
+    service_rows = [scenario for scenario in scenarios if scenario.app == "service"]
+    with serve(kind, "bare", env, layout) as bare, serve(kind, "service", env, layout) as service:
+        yardstick = measure(kind, YARDSTICK, bare, args, layout)
+        yardstick["ratio_to_bare"] = 1.0
+        results = [yardstick]
+        for scenario in bare_rows:
+            results.append(_paired(measure(kind, scenario, bare, args, layout), yardstick))
+        for scenario in service_rows:
+            just_before = measure(kind, YARDSTICK, bare, args, layout, quiet=True)
+            results.append(_paired(measure(kind, scenario, service, args, layout), just_before))
+    return results
 
 
 def measure_ceiling(args: argparse.Namespace) -> Result:
@@ -253,8 +274,15 @@ def median_round(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda run: run["rps"])
     chosen = dict(ordered[len(ordered) // 2])
     chosen["server_cpu_us_per_request"] = report.cpu_us_per_request(chosen)
+    ratios = sorted(run["ratio_to_bare"] for run in runs if run.get("ratio_to_bare") is not None)
+    if ratios:  # each round's own ratio (to the bare run paired with it), the median kept
+        chosen["ratio_to_bare"] = ratios[len(ratios) // 2]
     if len(runs) > 1:
         chosen["rounds_rps"] = [round(run["rps"], 1) for run in runs]
+        chosen["rounds_ratio_to_bare"] = [
+            None if run.get("ratio_to_bare") is None else round(run["ratio_to_bare"], 3)
+            for run in runs
+        ]
         chosen["spread"] = (ordered[-1]["rps"] - ordered[0]["rps"]) / max(chosen["rps"], 1e-9)
         problems = [run["problem"] for run in runs if run["problem"]]
         chosen["problem"] = problems[0] if problems else None
@@ -295,10 +323,8 @@ def run_bench(args: argparse.Namespace, names: list[str]) -> int:
 
     results = [median_round(per_round) for per_round in runs.values()]
     bare_rps = results[0]["rps"]
-    for result in results:
-        result["ratio_to_bare"] = result["rps"] / bare_rps if bare_rps else None
     print()
-    print(report.results_table(results, bare_rps))
+    print(report.results_table(results))
     print()
     report.print_legend()
     report.print_comparisons(results, {scenario.name: scenario for scenario in scenarios})
