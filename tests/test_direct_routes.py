@@ -14,6 +14,7 @@ from bloomer_ai.auth.errors import InsufficientScope
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.kit.direct import DirectRoutes, direct_plan
 from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
+from bloomer_ai.kit.schemas import Schema
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
 from support.routing import BIG_ORDERS, EVALUATE, ORDER
@@ -69,16 +70,12 @@ def cases(keys: dict[str, dict[str, str]]) -> list[tuple[str, str, dict[str, Any
     ]
 
 
-async def answers(client, keys) -> list[tuple[int, Any, dict[str, bool]]]:
+async def answers(client, keys) -> list[tuple[int, bytes, dict[str, bool]]]:
     collected = []
     for method, path, options in cases(keys):
         response = await client.request(method, path, **options)
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
         presence = {name: name in response.headers for name in COMPARED_HEADERS}
-        collected.append((response.status_code, body, presence))
+        collected.append((response.status_code, response.content, presence))
     return collected
 
 
@@ -172,43 +169,39 @@ async def test_an_included_routers_own_prefix_and_dependencies_are_kept(prefix: 
     assert len(calls) == 6  # the include's dependency ran on every request, direct or not
 
 
-async def test_model_response_renders_as_fastapi_renders_the_response_model() -> None:
-    """What ``model_response`` sends is what FastAPI's own rendering of the route's
-    ``response_model`` would send: aliases, kept nulls, nested models, status, headers."""
-    from fastapi.routing import serialize_response
-    from fastapi.utils import create_model_field
-    from starlette.responses import Response
+class _Reply(Schema):
+    delivery_zone: str
+    note: str | None = None
+    hidden: int = 0
 
-    from bloomer_ai.kit.http import model_response
-    from bloomer_ai.routing.schemas import (
-        ConditionCheck,
-        EvaluateResponse,
-        RuleExplanationRead,
-    )
 
-    field = create_model_field(name="response", type_=EvaluateResponse, mode="serialization")
-    explained = RuleExplanationRead(
-        rule_id="r1",
-        outcome="matched",
-        decided_by="and[0]",
-        checked=[ConditionCheck(path="and[0]", value={"zone": "ñorth"}, held=True)],
-        error=None,
+async def test_a_returned_response_model_is_rendered_with_the_routes_options() -> None:
+    """An instance of the route's own response model is serialised at once on the direct
+    path: with the route's options (aliases, exclusions), in the bytes FastAPI renders."""
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.get(
+        "/reply",
+        response_model=_Reply,
+        response_model_exclude_none=True,
+        response_model_exclude={"hidden"},
     )
-    for model in (
-        EvaluateResponse(suggested_route=None, matched_rule_ids=[], evaluated_rules=0),
-        EvaluateResponse(
-            suggested_route={"type": "assign", "team": "north", "weight": 1.5},
-            matched_rule_ids=["r1", "r2"],
-            evaluated_rules=2,
-            explain=[explained],
-        ),
-    ):
-        content = await serialize_response(
-            field=field, response_content=model, by_alias=True, dump_json=True
-        )
-        expected = Response(content, media_type="application/json")
-        ours = model_response(model)
-        assert ours.body == expected.body
-        assert ours.status_code == expected.status_code == 200
-        assert ours.raw_headers == expected.raw_headers
-        assert b'"suggestedRoute"' in ours.body and b'"explain"' in ours.body
+    async def reply() -> _Reply:
+        return _Reply(delivery_zone="ñorth", hidden=7)
+
+    @router.get("/dict", response_model=_Reply)
+    async def as_dict() -> dict[str, Any]:  # not an instance: FastAPI's own path
+        return {"delivery_zone": "south", "note": "x"}
+
+    app = FastAPI()
+    app.include_router(router)
+    app.add_middleware(DirectRoutes, fastapi_app=app)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        first = [await client.get(path) for path in ("/reply", "/dict")]
+        direct = [await client.get(path) for path in ("/reply", "/dict")]
+    assert {("GET", "/reply"), ("GET", "/dict")} <= set(app.state.direct_routes.endpoints)
+    for through_fastapi, served_directly in zip(first, direct, strict=True):
+        assert served_directly.content == through_fastapi.content
+        assert served_directly.headers.raw == through_fastapi.headers.raw
+    assert direct[0].content == '{"deliveryZone":"ñorth"}'.encode()
+    assert direct[1].json() == {"deliveryZone": "south", "note": "x", "hidden": 0}

@@ -10,7 +10,9 @@ the next requests of that pair itself, with the same meaning:
 * the route's dependencies called in FastAPI's order, each once per request (``use_cache``),
   query parameters and the JSON body validated by FastAPI's own functions, so values and
   422 details are the same;
-* the response model validated and serialised by FastAPI's ``serialize_response``;
+* the response model validated and serialised by FastAPI's ``serialize_response`` (an
+  instance of the model's own class, which that validation gives back unchanged, is
+  serialised at once with the route's options);
 * errors answered by the app's exception handlers, and the unit of work ended as
   ``JsonRoute`` ends it (commit before the response, rollback on error).
 
@@ -222,6 +224,15 @@ class DirectEndpoint:
         self.embed_body = bool(getattr(served, "_embed_body_fields", False))
         self.body_model = _whole_body_model(self.body_fields, self.embed_body)
         self.status_code = served.status_code
+        self.response_model = _own_response_model(served.response_field)
+        self.render_options: dict[str, Any] = dict(
+            include=served.response_model_include,
+            exclude=served.response_model_exclude,
+            by_alias=served.response_model_by_alias,
+            exclude_unset=served.response_model_exclude_unset,
+            exclude_defaults=served.response_model_exclude_defaults,
+            exclude_none=served.response_model_exclude_none,
+        )
 
     async def __call__(self, request: Request) -> Response:
         body: Any = Undefined
@@ -266,19 +277,19 @@ class DirectEndpoint:
 
     async def _render(self, result: Any) -> Response:
         """As FastAPI renders a returned value: response model, status code, no-body statuses."""
-        route = self.served
-        field = route.response_field
-        content = await serialize_response(
-            field=field,
-            response_content=result,
-            include=route.response_model_include,
-            exclude=route.response_model_exclude,
-            by_alias=route.response_model_by_alias,
-            exclude_unset=route.response_model_exclude_unset,
-            exclude_defaults=route.response_model_exclude_defaults,
-            exclude_none=route.response_model_exclude_none,
-            dump_json=field is not None,
-        )
+        field = self.served.response_field
+        content: Any
+        if self.response_model is not None and type(result) is self.response_model:
+            # FastAPI would validate the instance against its own class (which gives it back
+            # unchanged) and then serialise it with these options: only the second step.
+            content = result.__pydantic_serializer__.to_json(result, **self.render_options)
+        else:
+            content = await serialize_response(
+                field=field,
+                response_content=result,
+                dump_json=field is not None,
+                **self.render_options,
+            )
         status = self.status_code or 200  # FastAPI: the route's, else the class default
         response: Response
         if field is not None:
@@ -301,6 +312,17 @@ def _whole_body_model(fields: list[Any], embedded: bool) -> type[BaseModel] | No
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
+
+
+def _own_response_model(field: Any) -> type[BaseModel] | None:
+    """The route's response model when an instance of it passes FastAPI's response
+    validation unchanged (pydantic does not revalidate instances of the class itself)."""
+    annotation = getattr(getattr(field, "field_info", None), "annotation", None)
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return None
+    if annotation.model_config.get("revalidate_instances", "never") != "never":
+        return None
+    return annotation
 
 
 def _parse_json(raw: bytes) -> Any:

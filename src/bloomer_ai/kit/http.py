@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
@@ -143,15 +142,6 @@ def scope_header(scope: Scope, name: bytes) -> str | None:
 
 def header(request: Request, name: bytes) -> str | None:
     return scope_header(request.scope, name)
-
-
-def model_response(model: BaseModel, status_code: int = 200) -> Response:
-    """A model built by our own code, rendered as FastAPI renders a ``response_model`` of
-    the model's class (by alias, nulls kept) in one pydantic pass: FastAPI would first
-    validate the instance against its own class again. The route keeps declaring the
-    model as its ``response_model`` for the API docs."""
-    body = model.__pydantic_serializer__.to_json(model, by_alias=True)
-    return Response(body, status_code=status_code, media_type="application/json")
 
 
 async def check_json_body(request: Request) -> bytes:

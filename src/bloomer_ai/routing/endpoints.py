@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from bloomer_ai.auth.dependencies import Access, ShopSession
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.db.session import request_session_of, uses_engine_connections
 from bloomer_ai.kit.features import require_feature
-from bloomer_ai.kit.http import JsonRoute, model_response
+from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.kit.pagination import Page, PageParams, page_params
 from bloomer_ai.ratelimit.policy import RouteGroup
 from bloomer_ai.routing import service
@@ -102,7 +102,7 @@ async def evaluate(
     principal: Evaluator,
     request: Request,
     explain: Annotated[bool, Query(description="Say why each rule matched or not.")] = False,
-) -> Response:
+) -> EvaluateResponse:
     # No session parameter: with the rule set cached, an order-like body reads nothing.
     result = await service.evaluate(
         lambda: request_session_of(request),
@@ -112,7 +112,7 @@ async def evaluate(
         explain=explain,
         trust_change_feed=uses_engine_connections(request.app.state.session_factory),
     )
-    response = EvaluateResponse(
+    return EvaluateResponse(
         suggested_route=dict(result.suggested_route) if result.suggested_route else None,
         matched_rule_ids=list(result.matched_rule_ids),
         evaluated_rules=result.evaluated_rules,
@@ -132,4 +132,3 @@ async def evaluate(
         if result.explain is not None
         else None,
     )
-    return model_response(response)
