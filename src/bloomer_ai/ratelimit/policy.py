@@ -6,7 +6,6 @@ once in the log, and tries Redis again after a pause.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from enum import StrEnum
@@ -35,47 +34,42 @@ class RouteGroup(StrEnum):
     AUTH_FAILURES = "auth_failures"
 
 
+class Policy(NamedTuple):
+    """A group's parsed policy, with what every hit reads from it computed once."""
+
+    name: str
+    limit: int
+    window_seconds: int
+    headers: tuple[tuple[bytes, bytes], ...]  # those that depend on the policy alone
+
+    @classmethod
+    def of(cls, group: RouteGroup, item: RateLimitItem) -> Policy:
+        name, limit, window = group.value, item.amount, item.get_expiry()
+        headers = (
+            (b"ratelimit-policy", f'"{name}";q={limit};w={window}'.encode()),
+            (b"ratelimit-limit", str(limit).encode()),
+        )
+        return cls(name, limit, window, headers)
+
+
 class Decision(NamedTuple):  # a tuple: built on every request, cheaply
     allowed: bool
-    policy_name: str
-    limit: int
+    policy: Policy
     remaining: int
     reset_seconds: int
-    window_seconds: int
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         """The IETF draft's RateLimit-Policy/RateLimit and the widely read X-less trio."""
-        name, remaining, reset = self.policy_name, self.remaining, self.reset_seconds
+        remaining, reset = self.remaining, self.reset_seconds
         headers = [
-            *_policy_headers(name, self.limit, self.window_seconds),
-            (b"ratelimit", f'"{name}";r={remaining};t={reset}'.encode()),
+            *self.policy.headers,
+            (b"ratelimit", f'"{self.policy.name}";r={remaining};t={reset}'.encode()),
             (b"ratelimit-remaining", str(remaining).encode()),
             (b"ratelimit-reset", str(reset).encode()),
         ]
         if not self.allowed:
             headers.append((b"retry-after", str(max(1, reset)).encode()))
         return headers
-
-
-@functools.cache
-def _policy_headers(name: str, limit: int, window: int) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers that only depend on the policy (a handful of policies: cached)."""
-    return (
-        (b"ratelimit-policy", f'"{name}";q={limit};w={window}'.encode()),
-        (b"ratelimit-limit", str(limit).encode()),
-    )
-
-
-class _Policy(NamedTuple):
-    """A group's parsed policy, with what every hit reads from it computed once."""
-
-    name: str
-    limit: int
-    window_seconds: int
-
-    @classmethod
-    def of(cls, group: RouteGroup, item: RateLimitItem) -> _Policy:
-        return cls(group.value, item.amount, item.get_expiry())
 
 
 class RateLimiter:
@@ -87,8 +81,8 @@ class RateLimiter:
     """
 
     def __init__(self, settings: RateLimitSettings) -> None:
-        self._policies: dict[RouteGroup, _Policy] = {
-            group: _Policy.of(group, parse(getattr(settings, f"ratelimit_{group.value}")))
+        self._policies: dict[RouteGroup, Policy] = {
+            group: Policy.of(group, parse(getattr(settings, f"ratelimit_{group.value}")))
             for group in RouteGroup
         }
         self._memory = MemoryStorage()
@@ -116,7 +110,7 @@ class RateLimiter:
         return self._redis
 
     @staticmethod
-    def _window(policy: _Policy, identity: str) -> tuple[str, int]:
+    def _window(policy: Policy, identity: str) -> tuple[str, int]:
         """The counter key of the current window and the seconds until it ends."""
         length = policy.window_seconds
         now = time.time()
@@ -151,9 +145,8 @@ class RateLimiter:
             self._note_failure(identity)
         policy = self._policies[group]
         key, reset = self._window(policy, identity)
-        length, limit = policy.window_seconds, policy.limit
-        count = await self._increment(key, length)
-        return Decision(count <= limit, policy.name, limit, max(0, limit - count), reset, length)
+        count = await self._increment(key, policy.window_seconds)
+        return Decision(count <= policy.limit, policy, max(0, policy.limit - count), reset)
 
     async def _increment(self, key: str, length: int) -> int:
         redis = self._live_redis()
@@ -180,7 +173,7 @@ class RateLimiter:
             return None  # failing open: an unavailable store never locks people out
         if count < policy.limit:
             return None
-        return Decision(False, policy.name, policy.limit, 0, reset, policy.window_seconds)
+        return Decision(False, policy, 0, reset)
 
     async def reset(self) -> None:
         """Clear every counter (tests and benchmarks)."""
@@ -189,4 +182,4 @@ class RateLimiter:
             await self._redis.reset()
 
 
-__all__ = ["Decision", "RateLimiter", "RouteGroup"]
+__all__ = ["Decision", "Policy", "RateLimiter", "RouteGroup"]
