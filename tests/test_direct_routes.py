@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from httpx import ASGITransport, AsyncClient
 
 from bloomer_ai.auth.dependencies import Access
@@ -205,3 +205,22 @@ async def test_a_returned_response_model_is_rendered_with_the_routes_options() -
         assert served_directly.headers.raw == through_fastapi.headers.raw
     assert direct[0].content == '{"deliveryZone":"ñorth"}'.encode()
     assert direct[1].json() == {"deliveryZone": "south", "note": "x", "hidden": 0}
+
+
+async def test_a_mutable_query_default_is_a_fresh_copy_on_every_request() -> None:
+    """As FastAPI copies a default for each request, so does the direct path: an endpoint
+    that changes its list default never sees another request's change."""
+    router = APIRouter(route_class=JsonRoute)
+
+    @router.get("/tags")
+    async def tags(tag: Annotated[list[str], Query()] = ["first"]) -> list[str]:  # noqa: B006
+        tag.append("seen")
+        return tag
+
+    app = FastAPI()
+    app.include_router(router)
+    app.add_middleware(DirectRoutes, fastapi_app=app)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        answers = [(await client.get("/tags")).json() for _ in range(3)]
+    assert ("GET", "/tags") in app.state.direct_routes.endpoints
+    assert answers == [["first", "seen"]] * 3
