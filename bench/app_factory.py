@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from bloomer_ai.config import load_settings
 from bloomer_ai.db.engine import DatabaseTarget
-from bloomer_ai.db.session import DbSession
-from bloomer_ai.db.urls import normalise_database_url
-from bloomer_ai.kit.http import JsonRoute
+from bloomer_ai.kit.database_urls import normalise_database_url
 from bloomer_ai.logging import configure_logging
 from bloomer_ai.main import create_app
 from bloomer_ai.models import Shop
 from bloomer_ai.shops.errors import ShopNotFound
+from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession as DbSession
 
 bench_router = APIRouter(prefix="/_bench", route_class=JsonRoute, include_in_schema=False)
 

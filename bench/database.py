@@ -28,7 +28,7 @@ from bloomer_ai.config import Settings
 from bloomer_ai.db import migrate
 from bloomer_ai.db.engine import DatabaseTarget, create_engine
 from bloomer_ai.db.session import make_session_factory, unit_of_work
-from bloomer_ai.db.urls import describe_url, libpq_url, normalise_database_url
+from bloomer_ai.kit.database_urls import describe_url, libpq_url, normalise_database_url
 
 T = TypeVar("T")
 

@@ -32,9 +32,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bloomer_ai.routing.compiler import compile_predicate, compile_rule_list
-from bloomer_ai.routing.jsonlogic import apply, truthy
-from bloomer_ai.routing.rule_index import CompiledRuleSet, RuleSpec
+from bloomer_ai.routing.engine.compiler import compile_predicate, compile_rule_list
+from bloomer_ai.routing.engine.jsonlogic import apply, truthy
+from bloomer_ai.routing.engine.rule_index import CompiledRuleSet, RuleSpec
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 COMPILED_LIST = "compiled rule list (all rules)"

@@ -62,7 +62,7 @@ Result = dict[str, Any]
 def service_environment(database: BenchDatabase) -> dict[str, str]:
     """The service's settings for the bench: its own database, test secrets, quiet logs."""
     from bloomer_ai.config import RateLimitSettings
-    from bloomer_ai.db.urls import libpq_url
+    from bloomer_ai.kit.database_urls import libpq_url
 
     env = {
         "DATABASE_URL": libpq_url(database.url),

@@ -55,7 +55,8 @@ FROM generate_series(1, :count) AS g
 async def _chat_in_conversation_of(ctx: BenchContext, messages: int) -> Prepared:
     from sqlalchemy import text
 
-    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.auth.service import create_api_key
+    from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.kit.ids import new_id
     from bloomer_ai.kit.time import utcnow
     from bloomer_ai.models import AgentConversation
@@ -71,8 +72,9 @@ async def _chat_in_conversation_of(ctx: BenchContext, messages: int) -> Prepared
             text(SEED_MESSAGES),
             {"count": messages, "shop_id": shop.id, "conversation_id": conversation.id},
         )
+        bind_shop(session.sync_session, shop.id)
         issued = await create_api_key(
-            session, shop_id=shop.id, name="bench", scopes=["agent:chat"], pepper=BENCH_SECRET
+            session, name="bench", scopes=["agent:chat"], pepper=BENCH_SECRET
         )
         return issued.secret, conversation.id
 

@@ -14,13 +14,15 @@ from bench.scenarios import Prepared, Scenario, register
 
 
 async def api_key_headers(ctx: BenchContext) -> Prepared:
-    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.auth.service import create_api_key
+    from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.shops.service import create_shop
 
     async def make(session):  # type: ignore[no-untyped-def]
         shop = await create_shop(session, name="Bench florist (key)")
+        bind_shop(session.sync_session, shop.id)
         issued = await create_api_key(
-            session, shop_id=shop.id, name="bench", scopes=["agent:chat"], pepper=BENCH_SECRET
+            session, name="bench", scopes=["agent:chat"], pepper=BENCH_SECRET
         )
         return issued.secret
 
@@ -29,8 +31,8 @@ async def api_key_headers(ctx: BenchContext) -> Prepared:
 
 
 async def _nextauth_session(ctx: BenchContext) -> Prepared:
+    from bloomer_ai.auth.service import create_user
     from bloomer_ai.shops.service import add_member, create_shop
-    from bloomer_ai.users.service import create_user
 
     async def make(session):  # type: ignore[no-untyped-def]
         import uuid

@@ -26,7 +26,7 @@ async def _bare_order(ctx: BenchContext) -> Prepared:
 
 
 async def _shop_with_rules(ctx: BenchContext) -> Prepared:
-    from bloomer_ai.auth.api_keys import create_api_key
+    from bloomer_ai.auth.service import create_api_key
     from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.routing.schemas import RuleCreate
     from bloomer_ai.routing.service import create_rule
@@ -40,7 +40,6 @@ async def _shop_with_rules(ctx: BenchContext) -> Prepared:
         for index, rule in enumerate(rules):
             await create_rule(
                 session,
-                shop.id,
                 RuleCreate(
                     name=f"rule {index}",
                     priority=rule.priority,
@@ -50,7 +49,6 @@ async def _shop_with_rules(ctx: BenchContext) -> Prepared:
             )
         issued = await create_api_key(
             session,
-            shop_id=shop.id,
             name="bench",
             scopes=["routing:evaluate"],
             pepper=BENCH_SECRET,

@@ -32,7 +32,7 @@ from bloomer_ai.db import migrate
 from bloomer_ai.db.embedded import start_embedded_postgres
 from bloomer_ai.db.engine import DatabaseTarget, create_engine
 from bloomer_ai.db.session import unit_of_work
-from bloomer_ai.db.urls import libpq_url, normalise_database_url
+from bloomer_ai.kit.database_urls import libpq_url, normalise_database_url
 
 TEST_AUTH_SECRET = "test-only-secret-0123456789abcdef0123456789abcdef"
 
@@ -132,9 +132,12 @@ async def app(
 ) -> AsyncIterator[Any]:
     from bloomer_ai.main import create_app
 
-    application = create_app(settings, database=DatabaseTarget(database_url, embedded=False))
+    application = create_app(
+        settings,
+        database=DatabaseTarget(database_url, embedded=False),
+        session_factory=session_factory,
+    )
     async with application.router.lifespan_context(application):
-        application.state.session_factory = session_factory
         yield application
 
 

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from bloomer_ai.db.urls import libpq_url
+from bloomer_ai.kit.database_urls import libpq_url
 
 BLOOMER_AI = Path(sys.executable).parent / "bloomer-ai"
 UNREACHABLE_URL = "postgresql://u:sekret@127.0.0.1:1/db"
@@ -341,7 +341,7 @@ def test_serve_refuses_a_server_database_that_is_not_migrated(
     # After the upgrade the same check passes: serve gets as far as binding its port.
     assert run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url).returncode == 0
     from bloomer_ai.db.migrate import schema_revisions
-    from bloomer_ai.db.urls import normalise_database_url
+    from bloomer_ai.kit.database_urls import normalise_database_url
 
     current, head = schema_revisions(normalise_database_url(empty_db_url))
     assert current == head

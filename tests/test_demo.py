@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bloomer_ai.agent.config_schema import AgentConfig
+from bloomer_ai.agent.config.schema import AgentConfig
+from bloomer_ai.demo import DEMO_SHOP_NAME, describe_demo, seed_demo
 from bloomer_ai.models import Customer, Order, OrderRoutingRule, Shop
-from bloomer_ai.shops.demo import DEMO_SHOP_NAME, describe_demo, seed_demo
 
 
 async def _count(db, model, shop_id):

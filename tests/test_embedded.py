@@ -33,7 +33,7 @@ import json, sys
 from pathlib import Path
 import psycopg
 from bloomer_ai.db.embedded import start_embedded_postgres
-from bloomer_ai.db.urls import libpq_url
+from bloomer_ai.kit.database_urls import libpq_url
 url = start_embedded_postgres(Path(sys.argv[1]) / "pgdata")
 with psycopg.connect(libpq_url(url)) as connection:
     rows = connection.execute("select name from shops order by name").fetchall()

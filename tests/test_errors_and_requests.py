@@ -21,13 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.config import FeatureSettings, ServerSettings, Settings
 from bloomer_ai.db.engine import DatabaseTarget
-from bloomer_ai.db.session import DbSession
-from bloomer_ai.kit.features import require_feature
-from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.main import create_app
 from bloomer_ai.models import User
+from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession as DbSession
 from conftest import make_settings
 
 BODY_LIMIT = 4096
@@ -90,7 +90,7 @@ def build_routing_router() -> APIRouter:
     router = APIRouter(
         prefix="/test-routing",
         route_class=JsonRoute,
-        dependencies=[Depends(require_feature("routing"))],
+        dependencies=[Depends(Access(AuthKind.SESSION_OR_KEY, feature="routing"))],
     )
 
     @router.get("/rules")
@@ -107,11 +107,14 @@ async def serve(
     session_factory: async_sessionmaker[AsyncSession],
     *routers: APIRouter,
 ) -> AsyncIterator[AsyncClient]:
-    app: FastAPI = create_app(settings, database=DatabaseTarget(database_url, embedded=False))
+    app: FastAPI = create_app(
+        settings,
+        database=DatabaseTarget(database_url, embedded=False),
+        session_factory=session_factory,
+    )
     for router in routers:
         app.include_router(router)
     async with app.router.lifespan_context(app):
-        app.state.session_factory = session_factory
         # The server, not the client, sees exceptions that escape the app: look at responses.
         transport = ASGITransport(app=app, raise_app_exceptions=False)
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -405,5 +408,5 @@ async def test_switched_on_feature_answers(
     )
     async with serve(settings, database_url, session_factory, build_routing_router()) as client:
         response = await client.get("/test-routing/rules")
-        assert response.status_code == 200
-        assert response.json() == {"items": []}
+        # Past the feature check: the route's own auth answers.
+        assert_error_shape(response, 401, "unauthorized")

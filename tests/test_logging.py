@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel
 
-from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.logging import REDACTED, configure_logging, redact
+from bloomer_ai.web.routes import JsonRoute
 
 PHONE_E164 = "+31612345678"
 PHONE_LOCAL = "06 1234 5678"

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
 from bloomer_ai.db.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
-from bloomer_ai.db.urls import libpq_url
+from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.models import Base
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from bloomer_ai.config import ServerSettings, Settings
 from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.errors import NotFound
-from bloomer_ai.kit.http import JsonRoute
 from bloomer_ai.main import create_app
+from bloomer_ai.web.routes import JsonRoute
 
 BLOOMER_AI = Path(sys.executable).parent / "bloomer-ai"
 

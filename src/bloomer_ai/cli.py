@@ -145,7 +145,7 @@ def serve(
     if not target.embedded:
         _require_current_schema(target)
     if demo:
-        from bloomer_ai.shops.demo import describe_demo, seed_demo
+        from bloomer_ai.demo import describe_demo, seed_demo
 
         credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
         typer.echo(
@@ -229,8 +229,8 @@ def users_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create a user, optionally as a member of a shop."""
+    from bloomer_ai.auth.service import create_user
     from bloomer_ai.shops.service import add_member
-    from bloomer_ai.users.service import create_user
 
     shop_id = _parse_uuid(shop, "shop") if shop else None
     settings = _settings()
@@ -275,26 +275,25 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create an API key; the secret is printed once."""
-    from bloomer_ai.auth.api_keys import create_api_key
-    from bloomer_ai.auth.authenticator import Authenticator
+    from bloomer_ai.auth.service import create_api_key
+    from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.shops.service import get_shop
 
     shop_id = _parse_uuid(shop, "shop")
     settings = _settings()
     target = _database(settings)
-    pepper = Authenticator(settings).pepper
+    pepper = settings.auth.pepper()
 
     async def action(session: Any) -> dict[str, Any]:
         await get_shop(session, shop_id)
+        bind_shop(session.sync_session, shop_id)
         issued = await create_api_key(
             session,
-            shop_id=shop_id,
             name=name,
             scopes=scopes.split(","),
             pepper=pepper,
             expires_in_days=expires_in_days,
         )
-        await session.refresh(issued.key)
         return {**_key_payload(issued.key), "key": issued.secret, "shopId": str(shop_id)}
 
     created = _run_in_session(settings, target, action)
@@ -312,7 +311,8 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List a shop's keys (never their secrets)."""
-    from bloomer_ai.auth.api_keys import list_all_api_keys
+    from bloomer_ai.auth.service import all_api_keys
+    from bloomer_ai.db.tenancy import bind_shop
     from bloomer_ai.shops.service import get_shop
 
     shop_id = _parse_uuid(shop, "shop")
@@ -321,7 +321,8 @@ def keys_list(
 
     async def action(session: Any) -> list[dict[str, Any]]:
         await get_shop(session, shop_id)
-        return [_key_payload(key) for key in await list_all_api_keys(session, shop_id)]
+        bind_shop(session.sync_session, shop_id)
+        return [_key_payload(key) for key in await all_api_keys(session)]
 
     keys = _run_in_session(settings, target, action)
     if as_json:
@@ -338,14 +339,14 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
     """Revoke a key at once."""
-    from bloomer_ai.auth.api_keys import revoke_api_key
+    from bloomer_ai.auth.service import operator_revoke_api_key
 
     parsed = _parse_uuid(key_id, "key")
     settings = _settings()
     target = _database(settings)
 
     async def action(session: Any) -> str:
-        return (await revoke_api_key(session, parsed)).name
+        return (await operator_revoke_api_key(session, parsed)).name
 
     name = _run_in_session(settings, target, action)
     typer.echo(f"revoked key {parsed} ({name})")

@@ -51,7 +51,7 @@ class DatabaseSettings(BaseSettings):
         if value in (None, ""):
             return None
         assert value is not None
-        from bloomer_ai.db.urls import normalise_database_url
+        from bloomer_ai.kit.database_urls import normalise_database_url
 
         # Fails with a ValueError naming what is wrong (never the password).
         normalise_database_url(value)
@@ -79,6 +79,13 @@ class AuthSettings(BaseSettings):
     principal_cache_seconds: float = Field(default=30.0, ge=0, le=300)
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
+
+    def pepper(self) -> str:
+        """The key of API-key hashes: API_KEY_PEPPER, or outside production (which refuses
+        to start without it) a development-only one."""
+        from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER
+
+        return self.api_key_pepper.get_secret_value() if self.api_key_pepper else DEVELOPMENT_PEPPER
 
     def session_secrets(self) -> list[str]:
         """All accepted NextAuth/Auth.js secrets, newest first, without repeats."""

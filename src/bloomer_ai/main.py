@@ -7,35 +7,63 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bloomer_ai import __version__
 from bloomer_ai.config import Settings, get_settings
-from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
-from bloomer_ai.db.session import make_session_factory
-from bloomer_ai.kit.direct import DirectRoutes
-from bloomer_ai.kit.http import JsonRoute, install_exception_handlers
-from bloomer_ai.kit.middleware import RequestContextMiddleware
-from bloomer_ai.ops.endpoints import router as ops_router
+from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.web.errors import install_exception_handlers
+from bloomer_ai.web.middleware import RequestContextMiddleware
+from bloomer_ai.web.routes import JsonRoute
 
 log = structlog.get_logger("bloomer_ai")
 
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
+CORS_OPTIONS: dict[str, Any] = dict(
+    allow_credentials=True,
+    allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+    allow_headers=[
+        "Authorization",
+        "Content-Type",
+        "X-API-Key",
+        "X-Shop-Id",
+        "X-Request-ID",
+        "Idempotency-Key",
+    ],
+    expose_headers=[
+        "X-Conversation-Id",
+        "X-Message-Id",
+        "X-Request-ID",
+        "RateLimit",
+        "RateLimit-Policy",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "Retry-After",
+    ],
+)
+
 
 def create_app(
-    settings: Settings | None = None, *, database: DatabaseTarget | None = None
+    settings: Settings | None = None,
+    *,
+    database: DatabaseTarget | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
 ) -> FastAPI:
+    """The application. ``database`` defaults to the settings' (or the embedded server);
+    ``session_factory`` replaces the engine's sessions (tests join their own transaction)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        from bloomer_ai.app_state import open_resources
+        from bloomer_ai.lifespan import open_resources
 
-        async with open_resources(app, settings, database) as state:
-            yield state
+        async with open_resources(app, settings, database, session_factory):
+            yield {}
 
     app = FastAPIOffline(
         title="Bloomer AI backend",
@@ -51,56 +79,40 @@ def create_app(
     app.state.settings = settings
 
     install_exception_handlers(app)
-    _include_routers(app)
+    for router in routers():
+        app.include_router(router)
 
-    # Added first = innermost: learned static routes skip FastAPI's router and solver.
-    app.add_middleware(DirectRoutes, fastapi_app=app)
-    # Added last = outermost: request id, size limit, access log, metrics and CORS.
-    cors_options: dict[str, Any] = dict(
-        allow_origins=settings.auth.allowed_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "X-API-Key",
-            "X-Shop-Id",
-            "X-Request-ID",
-            "Idempotency-Key",
-        ],
-        expose_headers=[
-            "X-Conversation-Id",
-            "X-Message-Id",
-            "X-Request-ID",
-            "RateLimit",
-            "RateLimit-Policy",
-            "RateLimit-Limit",
-            "RateLimit-Remaining",
-            "RateLimit-Reset",
-            "Retry-After",
-        ],
-    )
+    # The outermost layer: request id, size limit, access log, metrics and CORS.
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_request_bytes,
         log_requests=settings.server.log_level in {"DEBUG", "INFO"},
-        cors_options=cors_options,
+        cors_options={**CORS_OPTIONS, "allow_origins": settings.auth.allowed_origins},
     )
     return app
 
 
-def _include_routers(app: FastAPI) -> None:
-    from bloomer_ai.routers import ROUTERS
+def routers() -> list[APIRouter]:
+    """Every router, in the order routes are matched (and listed in the OpenAPI document):
+    FastAPI tries routes one by one, so the busiest come first."""
+    from bloomer_ai.agent.endpoints import lilli_router as agent_lilli_router
+    from bloomer_ai.agent.endpoints import router as agent_router
+    from bloomer_ai.auth.endpoints import router as auth_router
+    from bloomer_ai.customers.endpoints import router as customers_router
+    from bloomer_ai.orders.endpoints import router as orders_router
+    from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
+    from bloomer_ai.routing.endpoints import router as routing_router
+    from bloomer_ai.shops.endpoints import router as shops_router
+    from bloomer_ai.web.operations import router as operations_router
 
-    app.include_router(ops_router)
-    for router in ROUTERS:
-        app.include_router(router)
-
-
-__all__ = [
-    "DatabaseTarget",
-    "create_app",
-    "create_engine",
-    "make_session_factory",
-    "resolve_database",
-]
+    return [
+        routing_router,
+        auth_router,
+        agent_router,
+        agent_lilli_router,
+        orders_router,
+        orders_web_app_router,
+        customers_router,
+        shops_router,
+        operations_router,
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bloomer_ai.agent.config_schema import DEFAULT_GREETING
+from bloomer_ai.agent.config.schema import DEFAULT_GREETING
 from bloomer_ai.models import Shop
 from factories.agent import create_agent_world
 from factories.core import add_member, create_user

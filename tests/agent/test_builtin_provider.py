@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bloomer_ai.agent.config_schema import AgentConfig
+from bloomer_ai.agent.config.schema import AgentConfig
 from bloomer_ai.agent.providers import (
     AIProvider,
     BuiltinProvider,

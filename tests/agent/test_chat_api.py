@@ -120,9 +120,9 @@ async def app_client(database_url, session_factory, **sections: Any) -> AsyncIte
     application = create_app(
         make_settings(database_url, **sections),
         database=DatabaseTarget(database_url, embedded=False),
+        session_factory=session_factory,
     )
     async with application.router.lifespan_context(application):
-        application.state.session_factory = session_factory
         transport = ASGITransport(app=application)
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.app = application  # type: ignore[attr-defined]
@@ -483,9 +483,7 @@ async def test_history_read_is_one_index_scan_whatever_the_table_size(db, world,
         event.listen(sync_connection, "before_cursor_execute", capture)
         try:
             async with unit_of_work(session_factory, shop_id=world.shop.id) as session:
-                turns = await MessageRepository(session, world.shop.id).recent(
-                    conversation.id, limit=20
-                )
+                turns = await MessageRepository(session).recent(conversation.id, limit=20)
         finally:
             event.remove(sync_connection, "before_cursor_execute", capture)
         assert len(turns) == 20

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bloomer_ai.agent.config_schema import (
+from bloomer_ai.agent.config.schema import (
     DEFAULT_GREETING,
     AgentConfig,
     apply_config_patch,

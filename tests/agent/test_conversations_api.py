@@ -145,7 +145,7 @@ async def test_list_by_customer(client, world, db):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "query.limit"), ("limit=101", "query.limit"), ("cursor=%25%25", "cursor")],
+    [("limit=0", "query.limit"), ("limit=101", "query.limit"), ("cursor=%25%25", "query.cursor")],
 )
 async def test_bad_list_parameters_are_422(client, world, db, query, field):
     headers = await key(db, world.shop, READ)

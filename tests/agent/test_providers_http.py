@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bloomer_ai.agent.config_schema import AgentConfig
+from bloomer_ai.agent.config.schema import AgentConfig
 from bloomer_ai.agent.providers import (
     AIProvider,
     ChatTurn,

@@ -396,13 +396,16 @@ async def limited_client(limited_settings, database_url, session_factory):
     from bloomer_ai.db.engine import DatabaseTarget
     from bloomer_ai.main import create_app
 
-    application = create_app(limited_settings, database=DatabaseTarget(database_url, False))
-    async with application.router.lifespan_context(application):
-        application.state.session_factory = session_factory
-        async with AsyncClient(
-            transport=ASGITransport(app=application), base_url="http://testserver"
-        ) as c:
-            yield c
+    application = create_app(
+        limited_settings,
+        database=DatabaseTarget(database_url, False),
+        session_factory=session_factory,
+    )
+    async with (
+        application.router.lifespan_context(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as c,
+    ):
+        yield c
 
 
 async def test_rate_limit_headers_and_429(limited_client, world, db):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bloomer_ai.config import RateLimitSettings
 from bloomer_ai.db.session import unit_of_work
-from bloomer_ai.db.urls import libpq_url
+from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.logging import configure_logging
 from bloomer_ai.models import Shop
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup

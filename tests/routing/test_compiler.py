@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from bloomer_ai.routing import jsonlogic
-from bloomer_ai.routing.compiler import (
+from bloomer_ai.routing.engine import jsonlogic
+from bloomer_ai.routing.engine.compiler import (
     compile_logic,
     compile_predicate,
     compile_rule_list,
     compile_with_explain,
 )
-from bloomer_ai.routing.jsonlogic import JsonLogicError, apply, truthy
-from bloomer_ai.routing.rule_index import (
+from bloomer_ai.routing.engine.jsonlogic import JsonLogicError, apply, truthy
+from bloomer_ai.routing.engine.rule_index import (
     CompiledRuleSet,
     RuleSpec,
     requirements_of,

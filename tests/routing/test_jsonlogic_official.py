@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bloomer_ai.routing import jsonlogic
-from bloomer_ai.routing.jsonlogic import JsonLogicError, apply
+from bloomer_ai.routing.engine import jsonlogic
+from bloomer_ai.routing.engine.jsonlogic import JsonLogicError, apply
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "tests" / "data" / "jsonlogic-tests.json"

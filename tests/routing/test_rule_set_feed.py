@@ -23,7 +23,7 @@ from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.main import create_app
 from bloomer_ai.models import RoutingRuleSetVersion, Shop
-from bloomer_ai.routing.rule_sets import RuleSetCache
+from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from conftest import make_settings
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
@@ -60,7 +60,7 @@ class Instance:
 
     @property
     def cache(self) -> RuleSetCache:
-        cache: RuleSetCache = self.app.state.routing_cache
+        cache: RuleSetCache = self.app.state.rule_sets
         return cache
 
     async def evaluate(self, headers: dict[str, str], body: dict[str, Any] = ORDER) -> Any:

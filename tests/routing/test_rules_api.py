@@ -226,11 +226,16 @@ async def test_feature_switched_off_is_404(database_url, session_factory, shop_k
     settings = make_settings(
         database_url, features=FeatureSettings(ai_routing_enabled=False, _env_file=None)
     )
-    app = create_app(settings, database=DatabaseTarget(database_url, embedded=False))
-    async with app.router.lifespan_context(app):
-        app.state.session_factory = session_factory
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-            response = await client.get(RULES, headers=shop_keys["full"])
+    app = create_app(
+        settings,
+        database=DatabaseTarget(database_url, embedded=False),
+        session_factory=session_factory,
+    )
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.get(RULES, headers=shop_keys["full"])
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "feature_disabled"
 
@@ -390,11 +395,13 @@ async def test_a_rule_change_reaches_every_process(database_url, session_factory
     headers = shop_keys["full"]
     apps = []
     for _ in range(2):
-        app = create_app(make_settings(database_url), database=DatabaseTarget(database_url, False))
+        app = create_app(
+            make_settings(database_url),
+            database=DatabaseTarget(database_url, False),
+            session_factory=session_factory,
+        )
         apps.append(app)
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        for app in apps:
-            app.state.session_factory = session_factory
         first = AsyncClient(transport=ASGITransport(app=apps[0]), base_url="http://a")
         second = AsyncClient(transport=ASGITransport(app=apps[1]), base_url="http://b")
         async with first, second:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bloomer_ai.routing.validation import (
+from bloomer_ai.routing.engine.validation import (
     ITEM_FIELDS,
     KNOWN_OPERATORS,
     ORDER_CONTEXT_FIELDS,

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.auth.api_keys import create_api_key
 from bloomer_ai.auth.scopes import ALL_SCOPES
+from bloomer_ai.auth.service import create_api_key
 from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER
 from bloomer_ai.models import AuthSession, Shop
+from support.sessions import shop_session
 
 V4_COOKIE = "next-auth.session-token"
 V5_COOKIE = "authjs.session-token"
@@ -26,14 +27,14 @@ async def issue_key(
     name: str = "test key",
     expires_in_days: int | None = None,
 ) -> tuple[uuid.UUID, str]:
-    issued = await create_api_key(
-        db,
-        shop_id=shop.id,
-        name=name,
-        scopes=list(scopes),
-        pepper=DEVELOPMENT_PEPPER,
-        expires_in_days=expires_in_days,
-    )
+    async with shop_session(db, shop) as session:
+        issued = await create_api_key(
+            session,
+            name=name,
+            scopes=list(scopes),
+            pepper=DEVELOPMENT_PEPPER,
+            expires_in_days=expires_in_days,
+        )
     return issued.key.id, issued.secret
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from bloomer_ai.agent import service
-from bloomer_ai.agent.dependencies import Runner
+from bloomer_ai.agent.chat.runner import ChatRunner
 from bloomer_ai.agent.schemas import (
     AgentConfigPatch,
     AgentConfigRead,
@@ -31,32 +31,40 @@ from bloomer_ai.agent.schemas import (
     MessagesAppend,
     MessagesAppended,
 )
-from bloomer_ai.auth.dependencies import Access, ShopSession, manager_access
+from bloomer_ai.auth.dependencies import Access, AuthKind, manager_access
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.scopes import Scope
-from bloomer_ai.kit.features import require_feature
-from bloomer_ai.kit.http import JsonRoute
-from bloomer_ai.kit.pagination import Page, PageParams, page_params
+from bloomer_ai.kit.pagination import Page
 from bloomer_ai.ratelimit.policy import RouteGroup
+from bloomer_ai.web.pagination import Paging
+from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession
 
-_FEATURE = [Depends(require_feature("agent"))]
-router = APIRouter(prefix="/api/ai", tags=["agent"], route_class=JsonRoute, dependencies=_FEATURE)
-lilli_router = APIRouter(
-    prefix="/api/lilli", tags=["agent"], route_class=JsonRoute, dependencies=_FEATURE
-)
+router = APIRouter(prefix="/api/ai", tags=["agent"], route_class=JsonRoute)
+lilli_router = APIRouter(prefix="/api/lilli", tags=["agent"], route_class=JsonRoute)
 
-Chatter = Annotated[Principal, Depends(Access(scopes=[Scope.AGENT_CHAT], group=RouteGroup.AGENT))]
+
+def _access(scope: Scope, group: RouteGroup) -> Access:
+    return Access(AuthKind.SESSION_OR_KEY, scopes=[scope], group=group, feature="agent")
+
+
+Chatter = Annotated[Principal, Depends(_access(Scope.AGENT_CHAT, RouteGroup.AGENT))]
 ConversationReader = Annotated[
-    Principal, Depends(Access(scopes=[Scope.CONVERSATIONS_READ], group=RouteGroup.READ))
+    Principal, Depends(_access(Scope.CONVERSATIONS_READ, RouteGroup.READ))
 ]
 ConversationWriter = Annotated[
-    Principal, Depends(Access(scopes=[Scope.CONVERSATIONS_WRITE], group=RouteGroup.WRITE))
+    Principal, Depends(_access(Scope.CONVERSATIONS_WRITE, RouteGroup.WRITE))
 ]
-ConfigReader = Annotated[
-    Principal, Depends(Access(scopes=[Scope.AGENT_CONFIG_READ], group=RouteGroup.READ))
-]
-ConfigManager = Annotated[Principal, Depends(manager_access(RouteGroup.WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
+ConfigReader = Annotated[Principal, Depends(_access(Scope.AGENT_CONFIG_READ, RouteGroup.READ))]
+ConfigManager = Annotated[Principal, Depends(manager_access(RouteGroup.WRITE, feature="agent"))]
+
+
+async def _chat_runner(request: Request) -> ChatRunner:
+    state = request.app.state
+    return ChatRunner(state.session_factory, state.ai_provider, state.settings.ai)
+
+
+Runner = Annotated[ChatRunner, Depends(_chat_runner)]
 
 _ERROR = {"description": 'The one error body: {"error": {"code", "message", "details"}}.'}
 _CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -115,9 +123,7 @@ async def list_conversations(
         str | None, Query(alias="customerId", max_length=64, description="Only this customer's.")
     ] = None,
 ) -> Page[ConversationRead]:
-    rows, next_cursor = await service.list_conversations(
-        session, principal.shop_id, page, customer_id=customer_id
-    )
+    rows, next_cursor = await service.list_conversations(session, page, customer_id=customer_id)
     return Page[ConversationRead](
         items=[ConversationRead.model_validate(row) for row in rows], next_cursor=next_cursor
     )
@@ -132,7 +138,7 @@ async def list_conversations(
 async def create_conversation(
     body: ConversationCreate, principal: ConversationWriter, session: ShopSession
 ) -> ConversationRead:
-    conversation = await service.create_conversation(session, principal, body)
+    conversation = await service.create_conversation(session, body, user_id=principal.user_id)
     return ConversationRead.model_validate(conversation)
 
 
@@ -145,7 +151,7 @@ async def get_conversation(
     conversation_id: str, principal: ConversationReader, session: ShopSession, page: Paging
 ) -> ConversationDetail:
     conversation, messages, next_cursor = await service.get_conversation(
-        session, principal.shop_id, conversation_id, page
+        session, conversation_id, page
     )
     return ConversationDetail.model_validate(
         {
@@ -166,7 +172,7 @@ async def get_conversation(
 async def append_messages(
     conversation_id: str, body: MessagesAppend, principal: ConversationWriter, session: ShopSession
 ) -> MessagesAppended:
-    messages = await service.append_messages(session, principal.shop_id, conversation_id, body)
+    messages = await service.append_messages(session, conversation_id, body)
     return MessagesAppended(items=[MessageRead.model_validate(m) for m in messages])
 
 
@@ -178,7 +184,7 @@ async def append_messages(
 async def delete_conversation(
     conversation_id: str, principal: ConversationWriter, session: ShopSession
 ) -> None:
-    await service.delete_conversation(session, principal.shop_id, conversation_id)
+    await service.delete_conversation(session, conversation_id)
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -188,7 +194,7 @@ async def delete_conversation(
     "/agent/config", response_model=AgentConfigRead, summary="The shop's Lilli configuration"
 )
 async def read_config(principal: ConfigReader, session: ShopSession) -> AgentConfigRead:
-    return await service.read_agent_config(session, principal.shop_id)
+    return await service.read_agent_config(session)
 
 
 @router.patch(
@@ -199,7 +205,4 @@ async def read_config(principal: ConfigReader, session: ShopSession) -> AgentCon
 async def patch_config(
     body: AgentConfigPatch, principal: ConfigManager, session: ShopSession
 ) -> AgentConfigRead:
-    return await service.patch_agent_config(session, principal.shop_id, body)
-
-
-ROUTERS = [router, lilli_router]
+    return await service.patch_agent_config(session, body)

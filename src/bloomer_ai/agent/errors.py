@@ -15,11 +15,6 @@ class ConversationNotFound(NotFound):
     message = "The conversation does not exist."
 
 
-class CustomerNotFound(NotFound):
-    code = "customer_not_found"
-    message = "The customer does not exist."
-
-
 class ConversationCustomerMismatch(Conflict):
     code = "conversation_customer_mismatch"
     message = "The conversation belongs to another customer."

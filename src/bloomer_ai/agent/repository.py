@@ -1,8 +1,8 @@
-"""All SQL of the agent. Every repository is built for one shop on a session bound to it.
+"""All SQL of the agent: conversations and their messages.
 
-The tenancy hook adds ``shop_id = <bound shop>`` to every statement here; the repository
-checks at construction that the session is bound to the shop it was built for, and
-``create`` methods set ``shop_id`` themselves.
+Every repository is built from a session bound to a shop and takes its shop from it; the
+tenancy hook adds ``shop_id = <bound shop>`` to ORM statements, the Core statements here
+name it themselves, and inserts set it.
 """
 
 from __future__ import annotations
@@ -26,21 +26,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.db.tenancy import TenancyViolation, bound_shop_id
+from bloomer_ai.db.pagination import fetch_page
+from bloomer_ai.db.repository import ShopScopedRepository
 from bloomer_ai.kit.ids import new_id
-from bloomer_ai.kit.pagination import PageParams, fetch_page
+from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.time import utcnow
-from bloomer_ai.models import AgentConversation, AgentMessage, Customer, Order, Shop
-
-
-class _ShopRepository:
-    def __init__(self, session: AsyncSession, shop_id: uuid.UUID) -> None:
-        if bound_shop_id(session.sync_session) != shop_id:
-            raise TenancyViolation("a shop repository needs a session bound to its shop")
-        self.session = session
-        self.shop_id = shop_id
+from bloomer_ai.models import AgentConversation, AgentMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,81 +45,12 @@ class StoredTurn:
 
 
 @dataclass(frozen=True, slots=True)
-class ShopAgentFacts:
-    name: str
-    timezone: str
-    country: str
-    lilli_enabled: bool
-    lilli_config: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class TouchedConversation:
     id: uuid.UUID
     customer_id: uuid.UUID | None
 
 
-class ShopRepository(_ShopRepository):
-    async def get_shop(self) -> Shop | None:
-        return await self.session.get(Shop, self.shop_id, populate_existing=True)
-
-    async def agent_facts(self) -> ShopAgentFacts | None:
-        """What a chat turn needs of the shop, read on every turn: the agent's config is
-        never served from a cache, so a PATCH applies to the very next message."""
-        row = (
-            await self.session.execute(
-                select(
-                    Shop.name, Shop.timezone, Shop.country, Shop.lilli_enabled, Shop.lilli_config
-                ).where(Shop.id == self.shop_id)
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        return ShopAgentFacts(
-            name=row.name,
-            timezone=row.timezone,
-            country=row.country,
-            lilli_enabled=row.lilli_enabled,
-            lilli_config=row.lilli_config,
-        )
-
-    async def get_shop_for_update(self) -> Shop | None:
-        # PATCH is read-merge-write: the row lock keeps two concurrent patches from
-        # overwriting each other.
-        return await self.session.scalar(
-            select(Shop)
-            .where(Shop.id == self.shop_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-
-
-class CustomerRepository(_ShopRepository):
-    async def get(self, customer_id: uuid.UUID) -> Customer | None:
-        return await self.session.scalar(select(Customer).where(Customer.id == customer_id))
-
-    async def exists(self, customer_id: uuid.UUID) -> bool:
-        found = await self.session.scalar(select(Customer.id).where(Customer.id == customer_id))
-        return found is not None
-
-
-class OrderRepository(_ShopRepository):
-    async def find_by_number(self, number: str) -> Order | None:
-        return await self.session.scalar(select(Order).where(Order.number == number))
-
-    async def get(self, order_id: uuid.UUID) -> Order | None:
-        return await self.session.scalar(select(Order).where(Order.id == order_id))
-
-    async def latest_of_customer(self, customer_id: uuid.UUID) -> Order | None:
-        return await self.session.scalar(
-            select(Order)
-            .where(Order.customer_id == customer_id)
-            .order_by(Order.placed_at.desc())
-            .limit(1)
-        )
-
-
-class ConversationRepository(_ShopRepository):
+class ConversationRepository(ShopScopedRepository):
     async def create(
         self,
         *,
@@ -192,7 +115,7 @@ class ConversationRepository(_ShopRepository):
         return deleted is not None
 
 
-class MessageRepository(_ShopRepository):
+class MessageRepository(ShopScopedRepository):
     async def insert(
         self,
         conversation_id: uuid.UUID,

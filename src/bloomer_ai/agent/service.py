@@ -1,6 +1,6 @@
 """The agent's rules: conversations, messages, the per-shop config, the two halves of a chat
-turn. Functions take a session bound to the principal's shop, never commit (they flush
-when an id is needed) and raise the domain's errors.
+turn. Functions take a session bound to the principal's shop (and plain values), never
+commit (they flush when an id is needed) and raise the domain's errors.
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.agent.config_schema import AgentConfig, apply_config_patch, error_path
+from bloomer_ai.agent.config.schema import AgentConfig, apply_config_patch, error_path
 from bloomer_ai.agent.errors import (
     AgentDisabled,
     ConversationCustomerMismatch,
     ConversationNotFound,
-    CustomerNotFound,
     InvalidAgentInput,
 )
 from bloomer_ai.agent.providers import ChatTurn, OrderFacts
 from bloomer_ai.agent.providers.base import Role
 from bloomer_ai.agent.repository import (
     ConversationRepository,
-    CustomerRepository,
     MessageRepository,
-    OrderRepository,
-    ShopRepository,
     StoredTurn,
     TouchedConversation,
 )
@@ -40,13 +36,14 @@ from bloomer_ai.agent.schemas import (
     ConversationCreate,
     MessagesAppend,
 )
-from bloomer_ai.auth.principal import Principal
 from bloomer_ai.config import AISettings
+from bloomer_ai.customers import service as customers
 from bloomer_ai.errors import ValidationFailed
 from bloomer_ai.kit.ids import new_id, parse_id
 from bloomer_ai.kit.pagination import PageParams
-from bloomer_ai.models import AgentConversation, AgentMessage, Order, Shop
-from bloomer_ai.shops.errors import ShopNotFound
+from bloomer_ai.models import AgentConversation, AgentMessage, Order
+from bloomer_ai.orders import service as orders
+from bloomer_ai.shops import service as shops
 
 log = structlog.get_logger("bloomer_ai.agent")
 
@@ -64,27 +61,14 @@ def parse_config(shop_id: uuid.UUID, stored: dict[str, Any] | None) -> AgentConf
         return AgentConfig()
 
 
-def stored_config(shop: Shop) -> AgentConfig:
-    return parse_config(shop.id, shop.lilli_config)
+async def read_agent_config(session: AsyncSession) -> AgentConfigRead:
+    shop = await shops.shop_profile(session)
+    config = parse_config(shop.id, shop.lilli_config)
+    return AgentConfigRead(lilli_enabled=shop.lilli_enabled, config=config.to_json())
 
 
-def _config_read(shop: Shop) -> AgentConfigRead:
-    return AgentConfigRead(lilli_enabled=shop.lilli_enabled, config=stored_config(shop).to_json())
-
-
-async def read_agent_config(session: AsyncSession, shop_id: uuid.UUID) -> AgentConfigRead:
-    shop = await ShopRepository(session, shop_id).get_shop()
-    if shop is None:
-        raise ShopNotFound()
-    return _config_read(shop)
-
-
-async def patch_agent_config(
-    session: AsyncSession, shop_id: uuid.UUID, patch: AgentConfigPatch
-) -> AgentConfigRead:
-    shop = await ShopRepository(session, shop_id).get_shop_for_update()
-    if shop is None:
-        raise ShopNotFound()
+async def patch_agent_config(session: AsyncSession, patch: AgentConfigPatch) -> AgentConfigRead:
+    shop = await shops.shop_for_update(session)
     if "lilli_enabled" in patch.model_fields_set and patch.lilli_enabled is not None:
         shop.lilli_enabled = patch.lilli_enabled
     if "config" in patch.model_fields_set:
@@ -92,7 +76,8 @@ async def patch_agent_config(
         merged = apply_merge_patch(shop.lilli_config or {}, patch.config)
         shop.lilli_config = merged.model_dump(mode="json", by_alias=True, exclude_unset=True)
     await session.flush()
-    return _config_read(shop)
+    config = parse_config(shop.id, shop.lilli_config)
+    return AgentConfigRead(lilli_enabled=shop.lilli_enabled, config=config.to_json())
 
 
 def apply_merge_patch(current: dict[str, Any], patch: dict[str, Any] | None) -> AgentConfig:
@@ -122,55 +107,43 @@ def _conversation_id(raw: str) -> uuid.UUID:
     return parsed
 
 
-async def _existing_customer(
-    session: AsyncSession, shop_id: uuid.UUID, raw: str | None
-) -> uuid.UUID | None:
-    """The id of a customer of this shop, or None when none was named; 404 otherwise."""
-    if raw is None:
-        return None
-    parsed = parse_id(raw)
-    if parsed is None or not await CustomerRepository(session, shop_id).exists(parsed):
-        raise CustomerNotFound()
-    return parsed
-
-
 # --- conversations ------------------------------------------------------------------------
 
 
 async def create_conversation(
-    session: AsyncSession, principal: Principal, body: ConversationCreate
+    session: AsyncSession, body: ConversationCreate, *, user_id: uuid.UUID | None
 ) -> AgentConversation:
-    customer_id = await _existing_customer(session, principal.shop_id, body.customer_id)
-    return await ConversationRepository(session, principal.shop_id).create(
-        user_id=principal.user_id, customer_id=customer_id, title=body.title
+    customer_id = await customers.existing_customer_id(session, body.customer_id)
+    return await ConversationRepository(session).create(
+        user_id=user_id, customer_id=customer_id, title=body.title
     )
 
 
 async def list_conversations(
-    session: AsyncSession, shop_id: uuid.UUID, params: PageParams, *, customer_id: str | None
+    session: AsyncSession, params: PageParams, *, customer_id: str | None
 ) -> tuple[Sequence[AgentConversation], str | None]:
-    customer = await _existing_customer(session, shop_id, customer_id)
-    return await ConversationRepository(session, shop_id).list_page(params, customer_id=customer)
+    customer = await customers.existing_customer_id(session, customer_id)
+    return await ConversationRepository(session).list_page(params, customer_id=customer)
 
 
 async def get_conversation(
-    session: AsyncSession, shop_id: uuid.UUID, raw_id: str, params: PageParams
+    session: AsyncSession, raw_id: str, params: PageParams
 ) -> tuple[AgentConversation, Sequence[AgentMessage], str | None]:
-    conversation = await ConversationRepository(session, shop_id).get(_conversation_id(raw_id))
+    conversation = await ConversationRepository(session).get(_conversation_id(raw_id))
     if conversation is None:
         raise ConversationNotFound()
-    messages, next_cursor = await MessageRepository(session, shop_id).page(conversation.id, params)
+    messages, next_cursor = await MessageRepository(session).page(conversation.id, params)
     return conversation, messages, next_cursor
 
 
 async def append_messages(
-    session: AsyncSession, shop_id: uuid.UUID, raw_id: str, body: MessagesAppend
+    session: AsyncSession, raw_id: str, body: MessagesAppend
 ) -> list[AgentMessage]:
     """Messages Lilli handled on its own, appended in order, all or none."""
-    conversation = await ConversationRepository(session, shop_id).touch(_conversation_id(raw_id))
+    conversation = await ConversationRepository(session).touch(_conversation_id(raw_id))
     if conversation is None:
         raise ConversationNotFound()
-    repository = MessageRepository(session, shop_id)
+    repository = MessageRepository(session)
     # Built one by one: ids are time-sortable, so the order of the list is kept.
     messages = [
         repository.build(
@@ -182,9 +155,9 @@ async def append_messages(
     return messages
 
 
-async def delete_conversation(session: AsyncSession, shop_id: uuid.UUID, raw_id: str) -> None:
+async def delete_conversation(session: AsyncSession, raw_id: str) -> None:
     """Erasure: the conversation and all its messages."""
-    if not await ConversationRepository(session, shop_id).delete(_conversation_id(raw_id)):
+    if not await ConversationRepository(session).delete(_conversation_id(raw_id)):
         raise ConversationNotFound()
 
 
@@ -231,7 +204,11 @@ def fit_history(newest_first: Sequence[StoredTurn], *, max_chars: int) -> list[C
 
 
 async def begin_turn(
-    session: AsyncSession, principal: Principal, body: ChatRequest, limits: AISettings
+    session: AsyncSession,
+    body: ChatRequest,
+    limits: AISettings,
+    *,
+    user_id: uuid.UUID | None,
 ) -> PreparedTurn:
     """Checks the request, stores the user's message (in a new conversation when none was
     named) and reads what the provider needs: config, recent history, customer facts."""
@@ -245,16 +222,13 @@ async def begin_turn(
                 }
             ]
         )
-    shop_id = principal.shop_id
-    shop = await ShopRepository(session, shop_id).agent_facts()
-    if shop is None:
-        raise ShopNotFound()
+    shop = await shops.shop_profile(session)
     if not shop.lilli_enabled:
         raise AgentDisabled()
-    config = parse_config(shop_id, shop.lilli_config)
-    customer_id = await _existing_customer(session, shop_id, body.customer_id)
+    config = parse_config(shop.id, shop.lilli_config)
+    customer_id = await customers.existing_customer_id(session, body.customer_id)
 
-    messages = MessageRepository(session, shop_id)
+    messages = MessageRepository(session)
     user_message_id = new_id()
     conversation: TouchedConversation | None
     if body.conversation_id is not None:
@@ -270,8 +244,8 @@ async def begin_turn(
         if customer_id is not None and conversation.customer_id != customer_id:
             raise ConversationCustomerMismatch()
     else:
-        created = await ConversationRepository(session, shop_id).create(
-            user_id=principal.user_id,
+        created = await ConversationRepository(session).create(
+            user_id=user_id,
             customer_id=customer_id,
             title=None,
             with_first_message=True,
@@ -285,14 +259,19 @@ async def begin_turn(
     first_name: str | None = None
     last_order: OrderFacts | None = None
     if conversation.customer_id is not None:
-        customer = await CustomerRepository(session, shop_id).get(conversation.customer_id)
-        if customer is not None:
-            first_name = customer.first_name or None
-            latest = await OrderRepository(session, shop_id).latest_of_customer(customer.id)
-            last_order = order_facts(latest) if latest is not None else None
+        customer = await customers.get_customer(session, conversation.customer_id)
+        first_name = customer.first_name or None
+        latest = (await customers.customer_history(session, customer.id)).last_order
+        if latest is not None:
+            last_order = OrderFacts(
+                order_number=latest.number,
+                status=latest.status,
+                delivery_date=latest.delivery_date,
+                created_at=latest.placed_at,
+            )
 
     return PreparedTurn(
-        shop_id=shop_id,
+        shop_id=shop.id,
         shop_name=shop.name,
         shop_timezone=shop.timezone,
         shop_country=shop.country,
@@ -307,7 +286,6 @@ async def begin_turn(
 
 async def record_reply(
     session: AsyncSession,
-    shop_id: uuid.UUID,
     *,
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -316,7 +294,7 @@ async def record_reply(
     metadata: dict[str, Any],
 ) -> uuid.UUID:
     """Stores the assistant's reply in one insert: whole, or marked incomplete."""
-    appended = await MessageRepository(session, shop_id).append(
+    appended = await MessageRepository(session).append(
         conversation_id,
         role="assistant",
         content=content,
@@ -329,13 +307,7 @@ async def record_reply(
     return message_id
 
 
-async def find_order_facts(
-    session: AsyncSession, shop_id: uuid.UUID, number_or_id: str
-) -> OrderFacts | None:
+async def find_order_facts(session: AsyncSession, number_or_id: str) -> OrderFacts | None:
     """An order of this shop by its number, or by its id; None when there is none."""
-    orders = OrderRepository(session, shop_id)
-    order = await orders.find_by_number(number_or_id)
-    if order is None:
-        parsed = parse_id(number_or_id)
-        order = await orders.get(parsed) if parsed is not None else None
+    order = await orders.find_order(session, number_or_id)
     return order_facts(order) if order is not None else None

@@ -2,7 +2,9 @@
 
 Hot-path facts (a key's shop and scopes, a user's memberships, a decoded session token)
 are cached per process for ``PRINCIPAL_CACHE_SECONDS``; see docs/auth.md for the staleness
-this allows and what is evicted at once.
+this allows and what is evicted at once. A cache miss is looked up in a short unit of
+work of its own, before any shop is known; the request's session is opened afterwards,
+bound to the principal's shop.
 """
 
 from __future__ import annotations
@@ -11,20 +13,17 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Generic, NamedTuple, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from cachetools import TLRUCache
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from bloomer_ai.auth.api_keys import (
-    KEY_MARKER,
-    unscoped_find_usable_key,
-    unscoped_touch_last_used,
-)
+from bloomer_ai.auth import repository
 from bloomer_ai.auth.errors import ForbiddenShop, NotAuthenticated, ShopRequired
 from bloomer_ai.auth.nextauth import (
     InvalidSessionToken,
@@ -34,21 +33,59 @@ from bloomer_ai.auth.nextauth import (
 )
 from bloomer_ai.auth.principal import Principal, PrincipalKind, Role
 from bloomer_ai.auth.scopes import ALL_SCOPES
+from bloomer_ai.auth.service import KEY_MARKER, split_key
 from bloomer_ai.config import Settings
-from bloomer_ai.kit.cache import TTLCache
-from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER, KeyedHasher
-from bloomer_ai.kit.http import header
+from bloomer_ai.db.session import unit_of_work
+from bloomer_ai.kit.crypto import KeyedHasher, same_secret
 from bloomer_ai.kit.time import utcnow
-from bloomer_ai.models import AuthSession, ShopMember, User
+from bloomer_ai.web.routes import header
 
 LAST_USED_INTERVAL_SECONDS = 60.0
-SessionOf = Callable[[], AsyncSession]
+CACHE_ENTRIES = 10_000
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Entry(NamedTuple, Generic[V]):
+    value: V
+    valid_until: float  # time.monotonic()
+
+
+class FactCache(Generic[K, V]):
+    """A bounded cache whose entries live ``ttl_seconds`` at most, or less when the fact
+    itself ends sooner (a session's expiry)."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._entries: TLRUCache[K, _Entry[V]] = TLRUCache(
+            maxsize=CACHE_ENTRIES,
+            ttu=lambda _key, entry, _now: entry.valid_until,
+            timer=time.monotonic,
+        )
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        return entry.value if entry is not None else None
+
+    def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
+        ttl = self.ttl_seconds if ttl_seconds is None else min(ttl_seconds, self.ttl_seconds)
+        if ttl > 0:
+            self._entries[key] = _Entry(value, time.monotonic() + ttl)
+
+    def discard_where(self, predicate: Callable[[V], bool]) -> None:
+        for key in [key for key, entry in list(self._entries.items()) if predicate(entry.value)]:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 @dataclass(frozen=True)
 class KeyFacts:
     key_id: uuid.UUID
     shop_id: uuid.UUID
+    shop_name: str
     scopes: frozenset[str]
     name: str
     expires_at: datetime | None
@@ -59,6 +96,7 @@ class KeyFacts:
         return Principal(
             kind=PrincipalKind.API_KEY,
             shop_id=self.shop_id,
+            shop_name=self.shop_name,
             scopes=self.scopes,
             api_key_id=self.key_id,
             api_key_name=self.name,
@@ -69,7 +107,8 @@ class KeyFacts:
 class UserFacts:
     user_id: uuid.UUID
     email: str
-    memberships: dict[uuid.UUID, Role]
+    memberships: dict[uuid.UUID, tuple[Role, str]]
+    """shop id → (role, shop name)"""
 
 
 @dataclass(frozen=True)
@@ -81,18 +120,17 @@ class Credentials:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
-        pepper = settings.auth.api_key_pepper
-        self.pepper = pepper.get_secret_value() if pepper else DEVELOPMENT_PEPPER
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.pepper = settings.auth.pepper()
         self.key_hash = KeyedHasher(self.pepper)
         secrets = settings.auth.session_secrets()
         self.decoder = NextAuthDecoder(secrets) if secrets else None
+        self._sessions = sessions
         ttl = settings.auth.principal_cache_seconds
-        self.keys: TTLCache[bytes, KeyFacts] = TTLCache(ttl)
-        self.users: TTLCache[str, UserFacts] = TTLCache(ttl)
-        self.session_tokens: TTLCache[bytes, str] = TTLCache(ttl)
-        self.session_claims: TTLCache[bytes, str] = TTLCache(ttl)
-        self.shop_names: TTLCache[uuid.UUID, str] = TTLCache(ttl)
+        self.keys: FactCache[bytes, KeyFacts] = FactCache(ttl)
+        self.users: FactCache[str, UserFacts] = FactCache(ttl)
+        self.session_tokens: FactCache[bytes, str] = FactCache(ttl)
+        self.session_claims: FactCache[bytes, str] = FactCache(ttl)
         self._last_used_written: dict[uuid.UUID, float] = {}
 
     # -- reading credentials -------------------------------------------------------------
@@ -120,25 +158,41 @@ class Authenticator:
 
     # -- API keys ------------------------------------------------------------------------
 
-    async def key_facts(self, session_of: SessionOf, presented: str) -> KeyFacts:
+    async def key_facts(self, presented: str) -> KeyFacts:
         digest = self.key_hash(presented)
         facts = self.keys.get(digest)
+        now = utcnow()
         if facts is None:
-            key = await unscoped_find_usable_key(session_of(), presented, self.pepper, utcnow())
-            if key is None:
-                raise NotAuthenticated("The API key is invalid, expired or revoked.")
-            facts = KeyFacts(key.id, key.shop_id, frozenset(key.scopes), key.name, key.expires_at)
+            facts = await self._look_up_key(presented, digest, now)
             self.keys.put(digest, facts)
-        elif facts.expires_at is not None and facts.expires_at <= utcnow():
-            self.keys.discard_where(lambda cached: cached.key_id == facts.key_id)
+        elif facts.expires_at is not None and facts.expires_at <= now:
+            self.forget_key(facts.key_id)
             raise NotAuthenticated("The API key is invalid, expired or revoked.")
         # At most one write a minute per key and process; the SQL guards across processes.
-        now = time.monotonic()
+        clock = time.monotonic()
         last = self._last_used_written.get(facts.key_id)
-        if last is None or now - last >= LAST_USED_INTERVAL_SECONDS:
-            self._last_used_written[facts.key_id] = now
-            await unscoped_touch_last_used(session_of(), facts.key_id)
+        if last is None or clock - last >= LAST_USED_INTERVAL_SECONDS:
+            self._last_used_written[facts.key_id] = clock
+            async with unit_of_work(self._sessions) as session:
+                await repository.lookup_touch_key(session, facts.key_id)
         return facts
+
+    async def _look_up_key(self, presented: str, digest: bytes, now: datetime) -> KeyFacts:
+        prefix = split_key(presented)
+        if prefix is None:
+            raise NotAuthenticated("The API key is invalid, expired or revoked.")
+        async with unit_of_work(self._sessions) as session:
+            key = await repository.lookup_key_by_prefix(session, prefix)
+        if (
+            key is None
+            or not same_secret(key.key_hash, digest)
+            or key.revoked_at is not None
+            or (key.expires_at is not None and key.expires_at <= now)
+        ):
+            raise NotAuthenticated("The API key is invalid, expired or revoked.")
+        return KeyFacts(
+            key.id, key.shop_id, key.shop_name, frozenset(key.scopes), key.name, key.expires_at
+        )
 
     def forget_key(self, key_id: uuid.UUID) -> None:
         """Evict a revoked key from this process at once."""
@@ -146,7 +200,7 @@ class Authenticator:
 
     # -- sessions ------------------------------------------------------------------------
 
-    async def session_user_id(self, session_of: SessionOf, credentials: Credentials) -> str:
+    async def session_user_id(self, credentials: Credentials) -> str:
         token = credentials.secret
         if not token:
             raise NotAuthenticated()
@@ -164,42 +218,39 @@ class Authenticator:
                 raise NotAuthenticated("The session token is invalid or expired.") from None
             self.session_claims.put(digest, claims.sub, claims.exp - time.time())
             return claims.sub
-        return await self._database_session_user(session_of, token)
+        return await self._database_session_user(token)
 
-    async def _database_session_user(self, session_of: SessionOf, token: str) -> str:
+    async def _database_session_user(self, token: str) -> str:
         if len(token) > 255:
             raise NotAuthenticated()
         digest = hashlib.sha256(token.encode()).digest()
         cached = self.session_tokens.get(digest)
         if cached is not None:
             return cached
-        row = await session_of().scalar(
-            select(AuthSession).where(AuthSession.session_token == token)
-        )
+        async with unit_of_work(self._sessions) as session:
+            found = await repository.lookup_session(session, token)
         now = utcnow()
-        if row is None or row.expires < now:
+        if found is None or found[1] < now:
             raise NotAuthenticated("The session is unknown or expired.")
-        user_id = str(row.user_id)
+        user_id, expires = str(found[0]), found[1]
         # Never cache past the session's own expiry.
-        self.session_tokens.put(digest, user_id, (row.expires - now).total_seconds())
+        self.session_tokens.put(digest, user_id, (expires - now).total_seconds())
         return user_id
 
-    async def user_facts(self, session_of: SessionOf, subject: str) -> UserFacts:
+    async def user_facts(self, subject: str) -> UserFacts:
         cached = self.users.get(subject)
         if cached is not None:
             return cached
-        try:
-            condition = User.id == uuid.UUID(subject)
-        except ValueError:
-            condition = User.external_id == subject
-        session = session_of()
-        user = await session.scalar(select(User).where(condition))
-        if user is None or user.disabled_at is not None:
-            raise NotAuthenticated("The user is unknown or disabled.")
-        rows = await session.execute(
-            select(ShopMember.shop_id, ShopMember.role).where(ShopMember.user_id == user.id)
+        async with unit_of_work(self._sessions) as session:
+            user = await repository.lookup_user(session, subject)
+            if user is None or user.disabled_at is not None:
+                raise NotAuthenticated("The user is unknown or disabled.")
+            memberships = await repository.lookup_memberships(session, user.id)
+        facts = UserFacts(
+            user.id,
+            user.email,
+            {row.shop_id: (Role(row.role), row.shop_name) for row in memberships},
         )
-        facts = UserFacts(user.id, user.email, {shop: Role(role) for shop, role in rows.all()})
         self.users.put(subject, facts)
         return facts
 
@@ -208,32 +259,33 @@ class Authenticator:
 
     # -- the principal -------------------------------------------------------------------
 
-    async def authenticate(self, request: Request, session_of: SessionOf) -> Principal:
-        """``session_of()`` opens the request's session: only a cache miss needs it."""
+    async def authenticate(self, request: Request) -> Principal:
         credentials = self.read_credentials(request)
         if credentials is None:
             raise NotAuthenticated()
         requested_shop = await requested_shop_id(request)
         if credentials.kind is PrincipalKind.API_KEY:
-            key = await self.key_facts(session_of, credentials.secret)
+            key = await self.key_facts(credentials.secret)
             if requested_shop is not None and requested_shop != str(key.shop_id):
                 raise ForbiddenShop("This API key belongs to another shop.")
             return key.principal
-        subject = await self.session_user_id(session_of, credentials)
-        user = await self.user_facts(session_of, subject)
+        subject = await self.session_user_id(credentials)
+        user = await self.user_facts(subject)
         shop_id = choose_shop(user.memberships, requested_shop)
+        role, shop_name = user.memberships[shop_id]
         return Principal(
             kind=PrincipalKind.SESSION,
             shop_id=shop_id,
+            shop_name=shop_name,
             scopes=ALL_SCOPES,
             user_id=user.user_id,
-            role=user.memberships[shop_id],
+            role=role,
             user_email=user.email,
             via_cookie=credentials.via_cookie,
         )
 
 
-def choose_shop(memberships: dict[uuid.UUID, Role], requested: str | None) -> uuid.UUID:
+def choose_shop(memberships: dict[uuid.UUID, tuple[Role, str]], requested: str | None) -> uuid.UUID:
     if requested is not None:
         try:
             shop_id = uuid.UUID(requested)

@@ -1,27 +1,29 @@
-"""Route access: one dependency that authenticates, checks, rate-limits and scopes.
+"""Route access: one dependency that checks the feature, authenticates, rate-limits,
+checks kind, scope and role, and binds the request's session to the principal's shop.
 
-Routes declare what they accept where they are declared::
+Every route declares its auth kind where it is defined::
 
-    @router.get("/rules")
-    async def list_rules(principal: Annotated[Principal, Depends(Access(
-        scopes=[Scope.ROUTING_READ], group=RouteGroup.READ))], ...)
+    Reader = Annotated[Principal, Depends(Access(AuthKind.SESSION_OR_KEY,
+                                                 scopes=[Scope.ROUTING_READ],
+                                                 group=RouteGroup.READ, feature="routing"))]
 
-``Access`` is the only way a route gets a principal, so the route inventory test can find
-the auth requirement and the rate-limit policy of every ``/api/ai`` route.
+``Access`` is the only way a route gets a principal; its ``auth_kind`` is what the route
+table test reads to know what each route must refuse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import structlog
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.auth.errors import (
+    ApiKeyRequired,
     CsrfRejected,
     InsufficientRole,
     InsufficientScope,
@@ -30,13 +32,31 @@ from bloomer_ai.auth.errors import (
 )
 from bloomer_ai.auth.principal import MANAGERS, Principal, PrincipalKind, Role
 from bloomer_ai.auth.scopes import Scope
-from bloomer_ai.db.session import DbSession, bind_request_shop, request_session_of
-from bloomer_ai.errors import RateLimited
-from bloomer_ai.kit.middleware import add_response_headers
+from bloomer_ai.config import Settings
+from bloomer_ai.errors import FeatureDisabled, RateLimited
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
+from bloomer_ai.web.features import Feature, feature_switch
+from bloomer_ai.web.middleware import add_response_headers
+from bloomer_ai.web.unit_of_work import bind_request_shop
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="bloomer-ai"'}
+
+
+class AuthKind(StrEnum):
+    """What a route or mount accepts: the route table test applies what each implies."""
+
+    SESSION = "session"
+    API_KEY = "api_key"
+    SESSION_OR_KEY = "session_or_key"
+    SIGNED_WEBHOOK = "signed_webhook"
+
+
+_KINDS: dict[AuthKind, frozenset[PrincipalKind]] = {
+    AuthKind.SESSION: frozenset({PrincipalKind.SESSION}),
+    AuthKind.API_KEY: frozenset({PrincipalKind.API_KEY}),
+    AuthKind.SESSION_OR_KEY: frozenset({PrincipalKind.SESSION, PrincipalKind.API_KEY}),
+}
 
 
 def client_ip(request: Request) -> str:
@@ -45,32 +65,39 @@ def client_ip(request: Request) -> str:
 
 
 class Access:
-    """A route's auth requirement and rate-limit group, as one FastAPI dependency."""
+    """A route's auth kind, scopes, roles, rate-limit group and feature, as one dependency."""
 
     def __init__(
         self,
+        kind: AuthKind,
         *,
-        kinds: Iterable[PrincipalKind] = (PrincipalKind.SESSION, PrincipalKind.API_KEY),
         scopes: Iterable[Scope] = (),
         roles: Iterable[Role] | None = None,
         group: RouteGroup = RouteGroup.DEFAULT,
+        feature: Feature | None = None,
     ) -> None:
-        self.kinds = frozenset(kinds)
+        if kind not in _KINDS:
+            raise ValueError(f"Access does not authenticate {kind} routes")
+        self.auth_kind = kind
+        self.kinds = _KINDS[kind]
         self.scopes = frozenset(scope.value for scope in scopes)
         self.roles = frozenset(roles) if roles is not None else None
         self.group = group
-        if not self.kinds:
-            raise ValueError("a route must accept at least one kind of principal")
+        self.feature = feature
+        self._switch = feature_switch(feature) if feature is not None else None
 
     def __repr__(self) -> str:
         return (
-            f"Access(kinds={sorted(self.kinds)}, scopes={sorted(self.scopes)}, "
-            f"group={self.group.value})"
+            f"Access({self.auth_kind.value}, scopes={sorted(self.scopes)}, "
+            f"group={self.group.value}, feature={self.feature})"
         )
 
     async def __call__(self, request: Request) -> Principal:
-        authenticator: Authenticator = request.app.state.authenticator
-        limiter: RateLimiter = request.app.state.rate_limiter
+        state = request.app.state
+        if self._switch is not None and not getattr(state.settings.features, self._switch):
+            raise FeatureDisabled(f"The {self.feature} feature is switched off.")
+        authenticator: Authenticator = state.authenticator
+        limiter: RateLimiter = state.rate_limiter
         ip = client_ip(request)
 
         # Only an address this process has seen fail is looked up in the (shared) counter:
@@ -83,9 +110,7 @@ class Access:
                     headers=_header_dict(blocked.headers()),
                 )
         try:
-            principal = await authenticator.authenticate(
-                request, lambda: request_session_of(request)
-            )
+            principal = await authenticator.authenticate(request)
         except NotAuthenticated as exc:
             failures = await limiter.hit(RouteGroup.AUTH_FAILURES, ip)
             if not failures.allowed:
@@ -97,23 +122,22 @@ class Access:
             raise
 
         decision = await limiter.hit(self.group, principal.rate_limit_identity)
-        state = request.scope.setdefault("state", {})
         headers = decision.headers()
-        shop_id = state["shop_id"] = principal.shop_id_text
+        shop_id = request.scope.setdefault("state", {})["shop_id"] = principal.shop_id_text
         structlog.contextvars.bind_contextvars(shop_id=shop_id)
         if not decision.allowed:
             raise RateLimited(headers=_header_dict(headers))  # its own headers, once
         add_response_headers(request.scope, headers)  # a 429 above carries its own
 
-        self._check(request, principal)
+        self._check(request, principal, state.settings)
         bind_request_shop(request, principal.shop_id)
         return principal
 
-    def _check(self, request: Request, principal: Principal) -> None:
+    def _check(self, request: Request, principal: Principal, settings: Settings) -> None:
         if principal.kind not in self.kinds:
             if principal.kind is PrincipalKind.API_KEY:
                 raise SessionRequired()
-            raise InsufficientScope("This route is for API keys.")
+            raise ApiKeyRequired()
         if not self.scopes <= principal.scopes:
             missing = self.scopes - principal.scopes
             raise InsufficientScope(
@@ -125,12 +149,11 @@ class Access:
         if self.roles is not None and principal.role not in self.roles:
             raise InsufficientRole()
         if principal.via_cookie and request.method in UNSAFE_METHODS:
-            check_same_origin(request)
+            check_same_origin(request, settings.auth.allowed_origins)
 
 
-def check_same_origin(request: Request) -> None:
+def check_same_origin(request: Request, allowed: list[str]) -> None:
     """Cookie-authenticated writes must come from the web app (CSRF)."""
-    allowed: list[str] = request.app.state.settings.auth.allowed_origins
     origin = request.headers.get("origin")
     if origin:
         if _origin_of(origin) in {_origin_of(item) for item in allowed}:
@@ -150,14 +173,14 @@ def _header_dict(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode(): value.decode() for name, value in headers}
 
 
-def manager_access(group: RouteGroup) -> Access:
+def manager_access(group: RouteGroup, *, feature: Feature | None = None) -> Access:
     """An owner or admin signed in to the web app."""
-    return Access(kinds=(PrincipalKind.SESSION,), roles=MANAGERS, group=group)
+    return Access(AuthKind.SESSION, roles=MANAGERS, group=group, feature=feature)
 
 
-async def scoped_session(session: DbSession) -> AsyncSession:
-    """The request's session, which Access has bound to the principal's shop."""
-    return session
+async def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
 
 
-ShopSession = Annotated[AsyncSession, Depends(scoped_session)]
+AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
-from bloomer_ai.auth import api_keys
-from bloomer_ai.auth.authenticator import Authenticator
-from bloomer_ai.auth.dependencies import Access, ShopSession, manager_access
+from bloomer_ai.auth import service
+from bloomer_ai.auth.dependencies import Access, AuthenticatorDep, AuthKind, manager_access
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, MeRead
-from bloomer_ai.auth.service import describe_principal
-from bloomer_ai.db.session import request_session_of
-from bloomer_ai.kit.http import JsonRoute
-from bloomer_ai.kit.pagination import Page, PageParams, page_params
+from bloomer_ai.kit.pagination import Page
 from bloomer_ai.ratelimit.policy import RouteGroup
+from bloomer_ai.web.pagination import Paging
+from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession
 
 router = APIRouter(prefix="/api/ai", tags=["auth"], route_class=JsonRoute)
 
-AnyPrincipal = Annotated[Principal, Depends(Access(group=RouteGroup.READ))]
+AnyPrincipal = Annotated[Principal, Depends(Access(AuthKind.SESSION_OR_KEY, group=RouteGroup.READ))]
 Manager = Annotated[Principal, Depends(manager_access(RouteGroup.WRITE))]
 ManagerRead = Annotated[Principal, Depends(manager_access(RouteGroup.READ))]
 
 
 @router.get("/me", response_model=MeRead, summary="The caller: user or key, shop, role, scopes")
-async def who_am_i(principal: AnyPrincipal, request: Request) -> MeRead:
-    # No session parameter: a warm call (cached shop name) never opens one.
-    authenticator: Authenticator = request.app.state.authenticator
-    return await describe_principal(
-        lambda: request_session_of(request), principal, authenticator.shop_names
-    )
+async def who_am_i(principal: AnyPrincipal) -> MeRead:
+    return service.describe_principal(principal)
 
 
 @router.post(
@@ -40,12 +35,13 @@ async def who_am_i(principal: AnyPrincipal, request: Request) -> MeRead:
     summary="Create an API key for the shop (shown once)",
 )
 async def create_key(
-    body: ApiKeyCreate, principal: Manager, session: ShopSession, request: Request
+    body: ApiKeyCreate,
+    principal: Manager,
+    session: ShopSession,
+    authenticator: AuthenticatorDep,
 ) -> ApiKeyCreated:
-    authenticator: Authenticator = request.app.state.authenticator
-    issued = await api_keys.create_api_key(
+    issued = await service.create_api_key(
         session,
-        shop_id=principal.shop_id,
         name=body.name,
         scopes=body.scopes,
         pepper=authenticator.pepper,
@@ -56,12 +52,8 @@ async def create_key(
 
 
 @router.get("/keys", response_model=Page[ApiKeyRead], summary="The shop's API keys (no secrets)")
-async def list_keys(
-    principal: ManagerRead,
-    session: ShopSession,
-    page: Annotated[PageParams, Depends(page_params)],
-) -> Page[ApiKeyRead]:
-    rows, next_cursor = await api_keys.list_api_keys(session, page)
+async def list_keys(principal: ManagerRead, session: ShopSession, page: Paging) -> Page[ApiKeyRead]:
+    rows, next_cursor = await service.list_api_keys(session, page)
     return Page[ApiKeyRead](
         items=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor
     )
@@ -73,8 +65,7 @@ async def list_keys(
     summary="Revoke an API key at once",
 )
 async def revoke_key(
-    key_id: str, principal: Manager, session: ShopSession, request: Request
+    key_id: str, principal: Manager, session: ShopSession, authenticator: AuthenticatorDep
 ) -> None:
-    key = await api_keys.revoke_api_key(session, key_id)
-    authenticator: Authenticator = request.app.state.authenticator
+    key = await service.revoke_api_key(session, key_id)
     authenticator.forget_key(key.id)

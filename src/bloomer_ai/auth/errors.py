@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from bloomer_ai.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from bloomer_ai.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 
 
 class NotAuthenticated(Unauthorized):
@@ -41,3 +48,17 @@ class CsrfRejected(Forbidden):
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
     message = "The API key does not exist."
+
+
+class ApiKeyRequired(Forbidden):
+    code = "api_key_required"
+    message = "This route is for API keys (servers such as Lilli), not signed-in users."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "A user with this e-mail address exists."
+
+
+class InvalidUser(ValidationFailed):
+    code = "invalid_user"

@@ -28,6 +28,7 @@ class Principal:
     kind: PrincipalKind
     shop_id: uuid.UUID
     scopes: frozenset[str]
+    shop_name: str = ""
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     role: Role | None = None

@@ -10,6 +10,9 @@ class Scope(StrEnum):
     AGENT_CONFIG_READ = "agent:config:read"
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
+    SHOP_READ = "shop:read"
+    ORDERS_READ = "orders:read"
+    CUSTOMERS_READ = "customers:read"
     SUPPORT_CONTEXT = "support:context"
     SUPPORT_EVENTS = "support:events"
     VOICE_EVENTS = "voice:events"
@@ -27,6 +30,9 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.AGENT_CONFIG_READ: "Read the shop's agent configuration.",
     Scope.CONVERSATIONS_READ: "Read agent conversations and their messages.",
     Scope.CONVERSATIONS_WRITE: "Create conversations and append messages Lilli handled itself.",
+    Scope.SHOP_READ: "Read the shop's profile (name, country, time zone, currency).",
+    Scope.ORDERS_READ: "Read the shop's orders and their items.",
+    Scope.CUSTOMERS_READ: "Find the shop's customers by phone, e-mail or name.",
     Scope.SUPPORT_CONTEXT: "Read the minimal support context of a customer.",
     Scope.SUPPORT_EVENTS: "Send and read support automation events.",
     Scope.VOICE_EVENTS: "Send and read voice call events.",

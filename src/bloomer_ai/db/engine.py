@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bloomer_ai.config import DatabaseSettings
 from bloomer_ai.db.embedded import start_embedded_postgres
-from bloomer_ai.db.urls import describe_url, normalise_database_url
+from bloomer_ai.kit.database_urls import describe_url, normalise_database_url
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
     if not url:
         from bloomer_ai.config import get_settings
         from bloomer_ai.db.engine import resolve_database
-        from bloomer_ai.db.urls import libpq_url
+        from bloomer_ai.kit.database_urls import libpq_url
 
         url = libpq_url(resolve_database(get_settings().db).url).replace(
             "postgresql://", "postgresql+psycopg://", 1

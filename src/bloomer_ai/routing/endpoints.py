@@ -6,16 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from bloomer_ai.auth.dependencies import Access, ShopSession
+from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.scopes import Scope
-from bloomer_ai.db.session import request_session_of, uses_engine_connections
-from bloomer_ai.kit.features import require_feature
-from bloomer_ai.kit.http import JsonRoute
-from bloomer_ai.kit.pagination import Page, PageParams, page_params
+from bloomer_ai.kit.pagination import Page
 from bloomer_ai.ratelimit.policy import RouteGroup
 from bloomer_ai.routing import service
-from bloomer_ai.routing.rule_sets import RuleSetCache
+from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from bloomer_ai.routing.schemas import (
     ConditionCheck,
     EvaluateRequest,
@@ -25,72 +22,33 @@ from bloomer_ai.routing.schemas import (
     RuleRead,
     RuleUpdate,
 )
+from bloomer_ai.web.pagination import Paging
+from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession
 
-router = APIRouter(
-    prefix="/api/ai/routing",
-    tags=["routing"],
-    route_class=JsonRoute,
-    dependencies=[Depends(require_feature("routing"))],
-)
-
-Reader = Annotated[Principal, Depends(Access(scopes=[Scope.ROUTING_READ], group=RouteGroup.READ))]
-Writer = Annotated[Principal, Depends(Access(scopes=[Scope.ROUTING_WRITE], group=RouteGroup.WRITE))]
-Evaluator = Annotated[
-    Principal, Depends(Access(scopes=[Scope.ROUTING_EVALUATE], group=RouteGroup.EVALUATE))
-]
+router = APIRouter(prefix="/api/ai/routing", tags=["routing"], route_class=JsonRoute)
 
 
-def _cache(request: Request) -> RuleSetCache:
-    cache: RuleSetCache = request.app.state.routing_cache
+def _access(scope: Scope, group: RouteGroup) -> Access:
+    return Access(AuthKind.SESSION_OR_KEY, scopes=[scope], group=group, feature="routing")
+
+
+Reader = Annotated[Principal, Depends(_access(Scope.ROUTING_READ, RouteGroup.READ))]
+Writer = Annotated[Principal, Depends(_access(Scope.ROUTING_WRITE, RouteGroup.WRITE))]
+Evaluator = Annotated[Principal, Depends(_access(Scope.ROUTING_EVALUATE, RouteGroup.EVALUATE))]
+
+
+async def _rule_sets(request: Request) -> RuleSetCache:
+    cache: RuleSetCache = request.app.state.rule_sets
     return cache
 
+
+RuleSets = Annotated[RuleSetCache, Depends(_rule_sets)]
 
 RULE_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such rule in this shop"}}
 
 
-@router.get("/rules", response_model=Page[RuleRead], summary="The shop's routing rules")
-async def list_rules(
-    principal: Reader,
-    session: ShopSession,
-    page: Annotated[PageParams, Depends(page_params)],
-) -> Page[RuleRead]:
-    rows, next_cursor = await service.list_rules(session, page)
-    return Page[RuleRead](items=[RuleRead.model_validate(r) for r in rows], next_cursor=next_cursor)
-
-
-@router.post(
-    "/rules",
-    response_model=RuleRead,
-    status_code=status.HTTP_201_CREATED,
-    summary="Create a rule (validated: operators, order fields, size, action)",
-)
-async def create_rule(
-    body: RuleCreate, principal: Writer, session: ShopSession, request: Request
-) -> RuleRead:
-    rule = await service.create_rule(session, principal.shop_id, body, _cache(request))
-    return RuleRead.model_validate(rule)
-
-
-@router.get("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
-async def get_rule(rule_id: str, principal: Reader, session: ShopSession) -> RuleRead:
-    return RuleRead.model_validate(await service.get_rule(session, rule_id))
-
-
-@router.patch("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
-async def update_rule(
-    rule_id: str, body: RuleUpdate, principal: Writer, session: ShopSession, request: Request
-) -> RuleRead:
-    rule = await service.update_rule(session, principal.shop_id, rule_id, body, _cache(request))
-    return RuleRead.model_validate(rule)
-
-
-@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RULE_ERRORS)
-async def delete_rule(
-    rule_id: str, principal: Writer, session: ShopSession, request: Request
-) -> None:
-    await service.delete_rule(session, principal.shop_id, rule_id, _cache(request))
-
-
+# Evaluate first: routes are matched in the order they are declared, and it is the hot one.
 @router.post(
     "/evaluate",
     response_model=EvaluateResponse,
@@ -100,18 +58,11 @@ async def delete_rule(
 async def evaluate(
     body: EvaluateRequest,
     principal: Evaluator,
-    request: Request,
+    session: ShopSession,
+    rule_sets: RuleSets,
     explain: Annotated[bool, Query(description="Say why each rule matched or not.")] = False,
 ) -> EvaluateResponse:
-    # No session parameter: with the rule set cached, an order-like body reads nothing.
-    result = await service.evaluate(
-        lambda: request_session_of(request),
-        _cache(request),
-        principal.shop_id,
-        body,
-        explain=explain,
-        trust_change_feed=uses_engine_connections(request.app.state.session_factory),
-    )
+    result = await service.evaluate(session, rule_sets, body, explain=explain)
     return EvaluateResponse(
         suggested_route=dict(result.suggested_route) if result.suggested_route else None,
         matched_rule_ids=list(result.matched_rule_ids),
@@ -132,3 +83,40 @@ async def evaluate(
         if result.explain is not None
         else None,
     )
+
+
+@router.get("/rules", response_model=Page[RuleRead], summary="The shop's routing rules")
+async def list_rules(principal: Reader, session: ShopSession, page: Paging) -> Page[RuleRead]:
+    rows, next_cursor = await service.list_rules(session, page)
+    return Page[RuleRead](items=[RuleRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/rules",
+    response_model=RuleRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a rule (validated: operators, order fields, size, action)",
+)
+async def create_rule(
+    body: RuleCreate, principal: Writer, session: ShopSession, rule_sets: RuleSets
+) -> RuleRead:
+    return RuleRead.model_validate(await service.create_rule(session, body, rule_sets))
+
+
+@router.get("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
+async def get_rule(rule_id: str, principal: Reader, session: ShopSession) -> RuleRead:
+    return RuleRead.model_validate(await service.get_rule(session, rule_id))
+
+
+@router.patch("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
+async def update_rule(
+    rule_id: str, body: RuleUpdate, principal: Writer, session: ShopSession, rule_sets: RuleSets
+) -> RuleRead:
+    return RuleRead.model_validate(await service.update_rule(session, rule_id, body, rule_sets))
+
+
+@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RULE_ERRORS)
+async def delete_rule(
+    rule_id: str, principal: Writer, session: ShopSession, rule_sets: RuleSets
+) -> None:
+    await service.delete_rule(session, rule_id, rule_sets)

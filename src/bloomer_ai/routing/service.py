@@ -1,30 +1,30 @@
 """Routing rules: CRUD with validation, and read-only evaluation against compiled rules.
 
 Every rule change bumps the shop's rule-set version in the same transaction; compiled rule
-sets are cached per process by that version (``rule_sets.RuleSetCache``).
+sets are cached per process by that version (``engine.rule_sets.RuleSetCache``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.db.session import after_commit, read_without_transaction
-from bloomer_ai.kit.pagination import PageParams, fetch_page
-from bloomer_ai.kit.repository import get_or_404
-from bloomer_ai.models import Customer, Order, OrderItem, OrderRoutingRule, RoutingRuleSetVersion
-from bloomer_ai.routing.errors import CustomerNotFound, InvalidRule, OrderNotFound, RuleNotFound
-from bloomer_ai.routing.rule_index import Evaluation
-from bloomer_ai.routing.rule_sets import RuleSetCache, ShopFacts
+from bloomer_ai.customers import service as customers
+from bloomer_ai.db.session import after_commit
+from bloomer_ai.kit.pagination import PageParams
+from bloomer_ai.models import OrderRoutingRule
+from bloomer_ai.orders import service as orders
+from bloomer_ai.routing.engine.rule_index import Evaluation
+from bloomer_ai.routing.engine.rule_sets import RuleSetCache, ShopFacts
+from bloomer_ai.routing.engine.validation import validate_action, validate_rule_conditions
+from bloomer_ai.routing.errors import InvalidRule, RuleNotFound
+from bloomer_ai.routing.repository import RuleRepository
 from bloomer_ai.routing.schemas import EvaluateRequest, RuleCreate, RuleUpdate
-from bloomer_ai.routing.validation import validate_action, validate_rule_conditions
 
 # Customer segments, from the customer's earlier orders (documented in docs/routing.md).
 VIP_ORDER_COUNT = 10
@@ -45,44 +45,33 @@ def _check_rule(conditions: Any, action: Any) -> None:
         )
 
 
-async def _bump_version(
-    session: AsyncSession, shop_id: uuid.UUID, cache: RuleSetCache | None
-) -> None:
-    """One more version of the shop's rule set (announced to every process at commit)."""
-    statement = (
-        insert(RoutingRuleSetVersion)
-        .values(shop_id=shop_id, version=1)
-        .on_conflict_do_update(
-            index_elements=[RoutingRuleSetVersion.shop_id],
-            set_={"version": RoutingRuleSetVersion.version + 1},
-        )
-        .returning(RoutingRuleSetVersion.version)
-    )
-    version = (await session.execute(statement)).scalar_one()
+async def _bump_version(repository: RuleRepository, cache: RuleSetCache | None) -> None:
+    version = await repository.bump_version()
     if cache is not None:
+        shop_id = repository.shop_id
         # This process need not wait for the announcement to see its own change.
-        after_commit(session, lambda: cache.note_version(shop_id, version))
+        after_commit(repository.session, lambda: cache.note_version(shop_id, version))
 
 
 async def get_rule(session: AsyncSession, rule_id: str) -> OrderRoutingRule:
-    return await get_or_404(session, OrderRoutingRule, rule_id, RuleNotFound)
+    rule = await RuleRepository(session).get(rule_id)
+    if rule is None:
+        raise RuleNotFound()
+    return rule
 
 
 async def list_rules(
     session: AsyncSession, params: PageParams
 ) -> tuple[Sequence[OrderRoutingRule], str | None]:
-    return await fetch_page(session, select(OrderRoutingRule), OrderRoutingRule.id, params)
+    return await RuleRepository(session).page(params)
 
 
 async def create_rule(
-    session: AsyncSession,
-    shop_id: uuid.UUID,
-    data: RuleCreate,
-    cache: RuleSetCache | None = None,
+    session: AsyncSession, data: RuleCreate, cache: RuleSetCache | None = None
 ) -> OrderRoutingRule:
     _check_rule(data.conditions, data.action)
-    rule = OrderRoutingRule(
-        shop_id=shop_id,
+    repository = RuleRepository(session)
+    rule = await repository.insert(
         name=data.name,
         priority=data.priority,
         conditions=data.conditions,
@@ -90,20 +79,14 @@ async def create_rule(
         enabled=data.enabled,
         stop_on_match=data.stop_on_match,
     )
-    session.add(rule)
-    await session.flush()
-    await _bump_version(session, shop_id, cache)
-    await session.refresh(rule)
+    await _bump_version(repository, cache)
     return rule
 
 
 async def update_rule(
-    session: AsyncSession,
-    shop_id: uuid.UUID,
-    rule_id: str,
-    data: RuleUpdate,
-    cache: RuleSetCache | None = None,
+    session: AsyncSession, rule_id: str, data: RuleUpdate, cache: RuleSetCache | None = None
 ) -> OrderRoutingRule:
+    repository = RuleRepository(session)
     rule = await get_rule(session, rule_id)
     changes = data.model_dump(exclude_unset=True)
     conditions = changes.get("conditions", rule.conditions)
@@ -112,19 +95,17 @@ async def update_rule(
         _check_rule(conditions, action)
     for name, value in changes.items():
         setattr(rule, name, value)
-    await session.flush()  # updated_at: TimestampMixin's onupdate
-    await _bump_version(session, shop_id, cache)
-    await session.refresh(rule)
+    rule = await repository.save(rule)
+    await _bump_version(repository, cache)
     return rule
 
 
 async def delete_rule(
-    session: AsyncSession, shop_id: uuid.UUID, rule_id: str, cache: RuleSetCache | None = None
+    session: AsyncSession, rule_id: str, cache: RuleSetCache | None = None
 ) -> None:
-    rule = await get_rule(session, rule_id)
-    await session.delete(rule)
-    await session.flush()
-    await _bump_version(session, shop_id, cache)
+    repository = RuleRepository(session)
+    await repository.delete(await get_rule(session, rule_id))
+    await _bump_version(repository, cache)
 
 
 # --- order context -------------------------------------------------------------------------
@@ -133,13 +114,9 @@ async def delete_rule(
 async def _customer_context(
     session: AsyncSession, customer_id: uuid.UUID, before: datetime | None
 ) -> dict[str, Any]:
-    statement = select(func.count(Order.id), func.max(Order.placed_at)).where(
-        Order.customer_id == customer_id
-    )
-    if before is not None:
-        statement = statement.where(Order.placed_at < before)
-    count, last_placed = (await session.execute(statement)).one()
-    return customer_segment(int(count), last_placed, before or datetime.now(UTC))
+    history = await customers.customer_history(session, customer_id, before)
+    last_placed = history.last_order.placed_at if history.last_order else None
+    return customer_segment(history.order_count, last_placed, before or datetime.now(UTC))
 
 
 def customer_segment(
@@ -201,16 +178,14 @@ def build_context(
 
 
 async def context_from_request(
-    session: AsyncSession | None, shop: ShopFacts, request: EvaluateRequest, now: datetime
+    session: AsyncSession, shop: ShopFacts, request: EvaluateRequest, now: datetime
 ) -> dict[str, Any]:
-    """The order context; ``session`` is needed only for an orderId or a customerId."""
+    """The order context; the session is used only for an orderId or a customerId."""
     if request.order_id is not None:
-        assert session is not None
         return await _context_of_stored_order(session, request.order_id, shop, now)
     customer = None
     if request.customer_id is not None:
-        assert session is not None
-        known = await get_or_404(session, Customer, request.customer_id, CustomerNotFound)
+        known = await customers.get_customer(session, request.customer_id)
         customer = await _customer_context(session, known.id, None)
     items = [
         {
@@ -240,8 +215,8 @@ async def context_from_request(
 async def _context_of_stored_order(
     session: AsyncSession, order_id: str, shop: ShopFacts, now: datetime
 ) -> dict[str, Any]:
-    order = await get_or_404(session, Order, order_id, OrderNotFound)
-    rows = (await session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all()
+    order = await orders.get_order(session, order_id)
+    rows = await orders.order_items(session, order.id)
     customer = (
         await _customer_context(session, order.customer_id, order.placed_at)
         if order.customer_id
@@ -273,30 +248,21 @@ async def _context_of_stored_order(
 
 
 async def evaluate(
-    session_of: Callable[[], AsyncSession],
+    session: AsyncSession,
     cache: RuleSetCache,
-    shop_id: uuid.UUID,
     request: EvaluateRequest,
     *,
     explain: bool,
-    trust_change_feed: bool = True,
     now: datetime | None = None,
 ) -> Evaluation:
     """Match an order against the shop's enabled rules. Reads only; writes nothing.
 
-    ``session_of()`` opens the request's session: with a trusted cached rule set and an
-    order-like body without a customer, nothing is read from the database at all.
+    With a trusted cached rule set and an order-like body without a customer, nothing is
+    read from the database: the session (lazily begun) is never used.
     """
-    needs_rows = request.order_id is not None or request.customer_id is not None
-    rule_set = cache.trusted(shop_id) if trust_change_feed else None
-    session: AsyncSession | None = None
-    if rule_set is None or needs_rows:
-        session = session_of()
-        await read_without_transaction(session)
+    repository = RuleRepository(session)
+    rule_set = cache.trusted(repository.shop_id)
     if rule_set is None:
-        assert session is not None
-        rule_set = await cache.load(session, shop_id)
-    context = await context_from_request(
-        session if needs_rows else None, rule_set.facts, request, now or datetime.now(UTC)
-    )
+        rule_set = await cache.load(session)
+    context = await context_from_request(session, rule_set.facts, request, now or datetime.now(UTC))
     return rule_set.rules.evaluate(context, explain=explain)

@@ -1,18 +1,36 @@
-"""Shops and their members: created by operators (CLI) and the demo seed."""
+"""Shops: the request's own shop, and shops and members created by operators."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.kit.cache import TTLCache
 from bloomer_ai.kit.validation import is_valid_country, is_valid_timezone
 from bloomer_ai.models import Shop, ShopMember
 from bloomer_ai.models.shop import SHOP_ROLES
+from bloomer_ai.shops import repository
 from bloomer_ai.shops.errors import InvalidShop, ShopNotFound
+from bloomer_ai.shops.repository import ShopProfile, ShopRepository
+
+
+async def shop_profile(session: AsyncSession) -> ShopProfile:
+    """The session's shop."""
+    profile = await ShopRepository(session).profile()
+    if profile is None:
+        raise ShopNotFound()
+    return profile
+
+
+async def shop_for_update(session: AsyncSession) -> Shop:
+    shop = await ShopRepository(session).get_for_update()
+    if shop is None:
+        raise ShopNotFound()
+    return shop
+
+
+# --- operators ------------------------------------------------------------------------------
 
 
 async def create_shop(
@@ -33,17 +51,24 @@ async def create_shop(
         raise InvalidShop(
             f"Unknown time zone {timezone!r}; use an IANA name, e.g. Europe/Amsterdam."
         )
-    shop = Shop(name=name, country=country, timezone=timezone, currency=currency.upper())
-    session.add(shop)
-    await session.flush()
-    return shop
+    return await repository.operator_insert_shop(
+        session, name=name, country=country, timezone=timezone, currency=currency.upper()
+    )
 
 
 async def get_shop(session: AsyncSession, shop_id: uuid.UUID) -> Shop:
-    shop = await session.get(Shop, shop_id)
+    shop = await repository.operator_get_shop(session, shop_id)
     if shop is None:
         raise ShopNotFound()
     return shop
+
+
+async def find_shop_by_name(session: AsyncSession, name: str) -> Shop | None:
+    return await repository.operator_find_shop_by_name(session, name)
+
+
+async def list_shops(session: AsyncSession) -> Sequence[Shop]:
+    return await repository.operator_list_shops(session)
 
 
 async def add_member(
@@ -52,24 +77,11 @@ async def add_member(
     if role not in SHOP_ROLES:
         raise InvalidShop(f"Unknown role {role!r}; use one of {', '.join(SHOP_ROLES)}.")
     await get_shop(session, shop_id)
-    existing = await session.scalar(
-        select(ShopMember).where(ShopMember.shop_id == shop_id, ShopMember.user_id == user_id)
-    )
+    existing = await repository.operator_find_member(session, shop_id, user_id)
     if existing is not None:
         existing.role = role
+        await session.flush()
         return existing
-    member = ShopMember(shop_id=shop_id, user_id=user_id, role=role)
-    session.add(member)
-    await session.flush()
-    return member
-
-
-async def get_shop_name(
-    session_of: Callable[[], AsyncSession], shop_id: uuid.UUID, cache: TTLCache[uuid.UUID, str]
-) -> str:
-    """The shop's name from ``cache``; on a miss the session is opened and the row read."""
-    name = cache.get(shop_id)
-    if name is None:
-        name = (await get_shop(session_of(), shop_id)).name
-        cache.put(shop_id, name)
-    return name
+    return await repository.operator_insert_member(
+        session, shop_id=shop_id, user_id=user_id, role=role
+    )

@@ -16,6 +16,8 @@ from bloomer_ai.agent.providers.base import (
 from bloomer_ai.agent.providers.builtin import BuiltinProvider
 from bloomer_ai.agent.providers.lilli import LilliProvider
 from bloomer_ai.agent.providers.openai import OpenAIProvider
+from bloomer_ai.config import Settings
+from bloomer_ai.kit.time import utcnow
 
 __all__ = [
     "AIProvider",
@@ -29,6 +31,7 @@ __all__ = [
     "ProviderTimeout",
     "ShopContext",
     "build_provider",
+    "provider_from_settings",
 ]
 
 PROVIDER_KINDS = ("lilli", "openai", "builtin")
@@ -74,3 +77,22 @@ def build_provider(
             now=now,
         )
     raise ProviderConfigError(f"AI_PROVIDER must be one of {', '.join(PROVIDER_KINDS)}")
+
+
+def provider_from_settings(settings: Settings) -> AIProvider:
+    """The provider named by AI_PROVIDER (opened by the app's lifespan, closed at its end).
+
+    One timeout, LILLI_TIMEOUT_SECONDS, bounds the lilli and openai providers alike.
+    """
+    ai = settings.ai
+    return build_provider(
+        ai.ai_provider,
+        lilli_base_url=ai.lilli_base_url,
+        lilli_api_key=ai.lilli_api_key.get_secret_value() if ai.lilli_api_key else None,
+        lilli_timeout_s=ai.lilli_timeout_seconds,
+        openai_base_url=ai.openai_base_url,
+        openai_api_key=ai.openai_api_key.get_secret_value() if ai.openai_api_key else None,
+        openai_model=ai.openai_model,
+        timeout_s=ai.lilli_timeout_seconds,
+        now=utcnow,
+    )

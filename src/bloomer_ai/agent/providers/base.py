@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 
-from bloomer_ai.agent.config_schema import AgentConfig, hours_zone, is_open_at
+from bloomer_ai.agent.config.schema import AgentConfig, hours_zone, is_open_at
 
 Role = Literal["user", "assistant", "system", "tool"]
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from bloomer_ai.agent.config_schema import (
+from bloomer_ai.agent.config.schema import (
     AgentConfig,
     format_weekly_hours,
     hours_zone,

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bloomer_ai.agent.config_schema import format_weekly_hours
+from bloomer_ai.agent.config.schema import format_weekly_hours
 from bloomer_ai.agent.providers.base import (
     ChatTurn,
     HttpUpstream,

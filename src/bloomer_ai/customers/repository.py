@@ -1,0 +1,83 @@
+"""All SQL of customers, and of what a customer's orders say about them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, select
+
+from bloomer_ai.db.pagination import fetch_page
+from bloomer_ai.db.repository import ShopScopedRepository
+from bloomer_ai.kit.pagination import PageParams
+from bloomer_ai.models import Customer, Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    id: uuid.UUID
+    number: str
+    status: str
+    delivery_date: date | None
+    placed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerHistory:
+    order_count: int
+    last_order: OrderSummary | None
+
+
+class CustomerRepository(ShopScopedRepository):
+    async def get(self, customer_id: str | uuid.UUID) -> Customer | None:
+        return await self._get(Customer, customer_id)
+
+    async def exists(self, customer_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(select(Customer.id).where(Customer.id == customer_id))
+        return found is not None
+
+    async def search(
+        self,
+        params: PageParams,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        name_prefix: str | None = None,
+    ) -> tuple[Sequence[Customer], str | None]:
+        statement: Select[tuple[Customer]] = select(Customer)
+        if phone is not None:
+            statement = statement.where(Customer.phone == phone)
+        if email is not None:
+            statement = statement.where(func.lower(Customer.email) == email.lower())
+        if name_prefix is not None:
+            # lower(name) LIKE 'prefix%' on a text_pattern_ops index; % and _ are escaped.
+            pattern = _escape_like(name_prefix.lower()) + "%"
+            statement = statement.where(func.lower(Customer.name).like(pattern, escape="\\"))
+        return await fetch_page(self.session, statement, Customer.id, params)
+
+    async def history(self, customer_id: uuid.UUID, before: datetime | None) -> CustomerHistory:
+        """How many orders the customer placed (before ``before``) and the last of them,
+        in one index scan: the count is taken over the whole match before the limit."""
+        statement = select(
+            func.count().over().label("order_count"),
+            Order.id,
+            Order.number,
+            Order.status,
+            Order.delivery_date,
+            Order.placed_at,
+        ).where(Order.customer_id == customer_id)
+        if before is not None:
+            statement = statement.where(Order.placed_at < before)
+        row = (
+            await self.session.execute(statement.order_by(Order.placed_at.desc()).limit(1))
+        ).one_or_none()
+        if row is None:
+            return CustomerHistory(0, None)
+        last = OrderSummary(row.id, row.number, row.status, row.delivery_date, row.placed_at)
+        return CustomerHistory(int(row.order_count), last)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

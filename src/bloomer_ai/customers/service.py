@@ -1,0 +1,72 @@
+"""Customers of a shop: found by id, phone, e-mail or name, with what their orders say."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bloomer_ai.customers.errors import CustomerNotFound
+from bloomer_ai.customers.repository import CustomerHistory, CustomerRepository
+from bloomer_ai.errors import ValidationFailed
+from bloomer_ai.kit.ids import parse_id
+from bloomer_ai.kit.pagination import PageParams
+from bloomer_ai.kit.validation import normalise_phone
+from bloomer_ai.models import Customer
+
+
+async def get_customer(session: AsyncSession, customer_id: str | uuid.UUID) -> Customer:
+    """A customer of the session's shop; another shop's, or none: 404."""
+    customer = await CustomerRepository(session).get(customer_id)
+    if customer is None:
+        raise CustomerNotFound()
+    return customer
+
+
+async def existing_customer_id(session: AsyncSession, raw_id: str | None) -> uuid.UUID | None:
+    """The id of a customer of this shop, or None when none was named; 404 otherwise."""
+    if raw_id is None:
+        return None
+    parsed = parse_id(raw_id)
+    if parsed is None or not await CustomerRepository(session).exists(parsed):
+        raise CustomerNotFound()
+    return parsed
+
+
+async def customer_history(
+    session: AsyncSession, customer_id: uuid.UUID, before: datetime | None = None
+) -> CustomerHistory:
+    """The customer's order count (before ``before``) and their last order."""
+    return await CustomerRepository(session).history(customer_id, before)
+
+
+async def search_customers(
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    country: str,
+    phone: str | None = None,
+    email: str | None = None,
+    name_prefix: str | None = None,
+) -> tuple[Sequence[Customer], str | None]:
+    """Customers by phone (any common spelling, the shop's country as default region),
+    e-mail (any case) or name prefix."""
+    normalised: str | None = None
+    if phone is not None:
+        normalised = normalise_phone(phone, country)
+        if normalised is None:
+            raise ValidationFailed(
+                "That is not a phone number.",
+                details=[
+                    {
+                        "field": "query.phone",
+                        "message": "a phone number, e.g. +31 6 1234 5678 or 06 12345678",
+                        "type": "phone",
+                    }
+                ],
+            )
+    return await CustomerRepository(session).search(
+        params, phone=normalised, email=email, name_prefix=name_prefix
+    )

@@ -1,0 +1,80 @@
+"""Process-wide resources opened by the app's lifespan and kept on ``app.state``.
+
+Endpoints reach them through typed ``Annotated`` dependencies declared next to their
+domain (``RuleSets``, ``Runner``, ``AuthenticatorDep``), never by reading ``app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bloomer_ai.agent.providers import provider_from_settings
+from bloomer_ai.auth.authenticator import Authenticator
+from bloomer_ai.config import Settings
+from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
+from bloomer_ai.db.notifications import ChannelListener
+from bloomer_ai.db.session import make_session_factory
+from bloomer_ai.ratelimit.policy import RateLimiter
+from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
+from bloomer_ai.routing.engine.rule_sets import RuleSetCache
+from bloomer_ai.web.features import feature_enabled
+
+log = structlog.get_logger("bloomer_ai")
+
+
+@asynccontextmanager
+async def open_resources(
+    app: FastAPI,
+    settings: Settings,
+    database: DatabaseTarget | None,
+    session_factory: async_sessionmaker[AsyncSession] | None,
+) -> AsyncIterator[None]:
+    target = database or resolve_database(settings.db)
+    engine = create_engine(target, settings.db)
+    sessions = session_factory or make_session_factory(engine)
+    state = app.state
+    state.database = target
+    state.engine = engine
+    state.session_factory = sessions
+    state.authenticator = Authenticator(settings, sessions)
+    state.rate_limiter = RateLimiter(settings.ratelimit)
+    state.ai_provider = provider_from_settings(settings)
+    # The change feed tells of committed rule changes; sessions joined to an outer
+    # transaction (tests) do not read committed state, so their cache never trusts it.
+    state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)
+    routing_feed = ChannelListener(
+        target,
+        ROUTING_CHANNEL,
+        on_payload=cache.note_announcement,
+        on_connected=cache.feed_connected,
+        on_lost=cache.feed_lost,
+    )
+    state.routing_feed = routing_feed
+    if feature_enabled(settings, "routing"):
+        routing_feed.start()
+    warn_about_process_local_limits(settings)
+    log.info("startup", database=target.description, environment=settings.server.environment)
+    try:
+        yield
+    finally:
+        await routing_feed.stop()
+        await state.ai_provider.aclose()
+        await engine.dispose()
+
+
+def warn_about_process_local_limits(settings: Settings) -> None:
+    """In-memory limits are per process: with several processes they multiply. Say so."""
+    if settings.ratelimit.redis_url is None and settings.ratelimit.web_concurrency > 1:
+        log.warning(
+            "ratelimit_not_shared",
+            message=(
+                f"WEB_CONCURRENCY={settings.ratelimit.web_concurrency} but REDIS_URL is unset: "
+                "each process keeps its own rate-limit counters, so clients get up to "
+                f"{settings.ratelimit.web_concurrency}x the configured limits. Set REDIS_URL."
+            ),
+        )

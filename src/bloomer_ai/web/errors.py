@@ -1,0 +1,111 @@
+"""Exception handlers: every error in the one shape, nothing internal in a body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bloomer_ai.errors import (
+    AppError,
+    Conflict,
+    InternalError,
+    MethodNotAllowed,
+    RouteNotFound,
+    ValidationFailed,
+    error_body,
+)
+
+log = structlog.get_logger("bloomer_ai.errors")
+
+# Constraint name → (code, message). Anything unknown is a generic 409.
+CONSTRAINT_CONFLICTS: dict[str, tuple[str, str]] = {
+    "uq_users_email_lower": ("email_taken", "A user with this e-mail address exists."),
+    "uq_customers_shop_id_phone": ("phone_taken", "A customer with this phone number exists."),
+    "uq_orders_shop_id_number": ("order_number_taken", "An order with this number exists."),
+}
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:] if parts[0] == "body" else parts
+    path = ""
+    for part in parts:
+        if part.isdigit():
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + part
+    return path
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": _location(error.get("loc", ())),
+            "message": str(error.get("msg", "invalid")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in errors
+    ]
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def handle_app_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return _json(exc.status_code, exc.body(), exc.headers or None)
+
+
+async def handle_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    error = ValidationFailed(details=validation_details(exc.errors()))
+    return _json(error.status_code, error.body())
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    error: AppError
+    if exc.status_code == 404:
+        error = RouteNotFound()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed()
+    else:
+        error = AppError(str(exc.detail))
+        error.status_code = exc.status_code  # type: ignore[misc]
+    headers = dict(exc.headers or {})
+    return _json(exc.status_code, error.body(), headers or None)
+
+
+async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntegrityError)
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    code, message = CONSTRAINT_CONFLICTS.get(constraint or "", (Conflict.code, Conflict.message))
+    return _json(409, error_body(code, message))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log (through the redaction step), never to the client.
+    log.error(
+        "unhandled_error",
+        error_type=type(exc).__name__,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
+    error = InternalError()
+    return _json(error.status_code, error.body())
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(Exception, handle_unexpected)

@@ -1,0 +1,37 @@
+"""Operations: liveness, readiness, metrics. Unauthenticated and outside /api/ai."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from bloomer_ai.errors import ServiceUnavailable
+from bloomer_ai.web.metrics import render_metrics
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database answers",
+    responses={503: {"description": "The database cannot be reached"}},
+)
+async def readyz(request: Request) -> dict[str, str]:
+    engine = request.app.state.engine
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("select 1"))
+    except Exception:
+        raise ServiceUnavailable("The database cannot be reached.") from None
+    return {"status": "ready", "database": "ok"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type)

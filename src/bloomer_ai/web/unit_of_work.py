@@ -1,0 +1,69 @@
+"""The request's unit of work: one session per request, opened on first use, bound to the
+principal's shop, committed after the endpoint returns and before the response is sent.
+
+``JsonRoute`` ends it (commit on success, rollback on error); ``RequestContextMiddleware``
+rolls back one that a route outside ``JsonRoute`` left open. A request that never touches
+the database costs no round trip.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import MutableMapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bloomer_ai.db.tenancy import bind_shop
+
+REQUEST_SESSION_KEY = "db_session"
+BOUND_SHOP_KEY = "bound_shop_id"
+
+
+def request_session_of(request: Request) -> AsyncSession:
+    """The request's session, created on first use (the transaction begins on first use
+    of the session, after ``Access`` has bound the principal's shop)."""
+    state = request.scope.setdefault("state", {})
+    session: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
+    if session is None:
+        factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+        session = factory()
+        state[REQUEST_SESSION_KEY] = session
+        shop_id = state.get(BOUND_SHOP_KEY)
+        if shop_id is not None:
+            bind_shop(session.sync_session, shop_id)
+    return session
+
+
+def bind_request_shop(request: Request, shop_id: uuid.UUID) -> None:
+    """Scope the request's session (now, or when it is opened) to the principal's shop."""
+    state = request.scope.setdefault("state", {})
+    state[BOUND_SHOP_KEY] = shop_id
+    session: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
+    if session is not None:
+        bind_shop(session.sync_session, shop_id)
+
+
+async def finish_request_session(scope: MutableMapping[str, Any], *, failed: bool) -> None:
+    session: AsyncSession | None = scope.get("state", {}).pop(REQUEST_SESSION_KEY, None)
+    if session is None or not session.in_transaction():
+        return  # nothing was read or written (or it has ended already): nothing to end
+    try:
+        if failed:
+            await session.rollback()
+        else:
+            await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+
+
+async def _shop_session(request: Request) -> AsyncSession:
+    return request_session_of(request)
+
+
+ShopSession = Annotated[AsyncSession, Depends(_shop_session)]
+"""The request's session, bound to the shop of the route's principal (declare ``Access``)."""
