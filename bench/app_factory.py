@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import select
 
 from bloomer_ai.config import load_settings
-from bloomer_ai.db.engine import DatabaseTarget
-from bloomer_ai.kit.database_urls import normalise_database_url
+from bloomer_ai.db.engine import resolve_database
 from bloomer_ai.logging import configure_logging
 from bloomer_ai.main import create_app
 from bloomer_ai.models import Shop
 from bloomer_ai.shops.errors import ShopNotFound
 from bloomer_ai.web.routes import JsonRoute
 from bloomer_ai.web.unit_of_work import ShopSession as DbSession
+from bloomer_ai.web.unit_of_work import bind_request_shop
 
 bench_router = APIRouter(prefix="/_bench", route_class=JsonRoute, include_in_schema=False)
 
 
 @bench_router.get("/shops/{shop_id}")
-async def read_shop(shop_id: uuid.UUID, session: DbSession) -> dict[str, str]:
-    # The request's unit of work (begin, select, commit), as every real endpoint has it.
+async def read_shop(shop_id: uuid.UUID, request: Request, session: DbSession) -> dict[str, str]:
+    # The request's unit of work (begin with the shop set, select, commit), as every real
+    # endpoint has it; the shop comes from the path here, not from credentials.
+    bind_request_shop(request, shop_id)
     shop = await session.scalar(select(Shop).where(Shop.id == shop_id))
     if shop is None:
         raise ShopNotFound()
@@ -43,7 +45,6 @@ def create_bench_app() -> FastAPI:
     configure_logging(level=settings.server.log_level, json_output=False)
     if not settings.db.database_url:
         raise SystemExit("bench: DATABASE_URL must name the bench database")
-    target = DatabaseTarget(normalise_database_url(settings.db.database_url), embedded=False)
-    app = create_app(settings, database=target)
+    app = create_app(settings, database=resolve_database(settings.db))
     app.include_router(bench_router)
     return app

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bloomer_ai.config import Settings
 from bloomer_ai.db import migrate
 from bloomer_ai.db.engine import DatabaseTarget, create_engine
-from bloomer_ai.db.session import make_session_factory, unit_of_work
+from bloomer_ai.db.roles import ensure_login_role
+from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
 from bloomer_ai.kit.database_urls import describe_url, libpq_url, normalise_database_url
 
 T = TypeVar("T")
@@ -35,15 +36,22 @@ T = TypeVar("T")
 
 # The secret and API-key pepper the bench gives the service (never a real one).
 BENCH_SECRET = "bench-only-secret-0123456789abcdef0123456789abcdef"
+APP_ROLE = "bloomer_app"
 
 
 @dataclass(frozen=True)
 class BenchDatabase:
     url: URL
-    """The bench run's own database (created for this run, dropped after it)."""
+    """The bench run's own database (created for this run, dropped after it), as the
+    server's maintenance role: it owns the tables (migrations, setup hooks)."""
     source: str
     """Where the server came from: BENCH_DATABASE_URL, DATABASE_URL or embedded."""
     server_version: str
+
+    @property
+    def app_url(self) -> URL:
+        """The service's own role (DB_APP_ROLE's default), held by row-level security."""
+        return self.url.set(username=APP_ROLE, password=None)
 
     @property
     def description(self) -> str:
@@ -78,8 +86,9 @@ def bench_database() -> Iterator[BenchDatabase]:
         version = str(admin.execute("show server_version").fetchone()[0])  # type: ignore[index]
         admin.execute(f'CREATE DATABASE "{name}"')
     url = server.set(database=name)
+    ensure_login_role(server, APP_ROLE)
     try:
-        migrate.upgrade(url)
+        migrate.upgrade(url, app_role=APP_ROLE)
         yield BenchDatabase(url=url, source=source, server_version=version.split()[0])
     finally:
         with psycopg.connect(libpq_url(server), autocommit=True, connect_timeout=10) as admin:
@@ -89,8 +98,8 @@ def bench_database() -> Iterator[BenchDatabase]:
 class BenchContext:
     """What a scenario's setup hook receives: async database access to the bench database.
 
-    ``await ctx.run(fn)`` calls ``fn(session)`` in one committed unit of work (operator
-    scope, across shops; pass ``shop_id=`` to bind a shop as a request would).
+    ``await ctx.run(fn)`` calls ``fn(session)`` in one committed unit of work (an operator
+    session on the owner's connection, across shops; pass ``shop_id=`` to bind a shop).
     ``ctx.settings`` are the settings the service under test runs with (same secrets and
     pepper), so credentials made here are accepted by the server.
     """
@@ -106,15 +115,13 @@ class BenchContext:
         if self._factory is None:
             target = DatabaseTarget(self.database.url, embedded=False)
             self._engine = create_engine(target, self.settings.db)
-            self._factory = make_session_factory(self._engine)
+            self._factory = make_operator_session_factory(self._engine)
         return self._factory
 
     async def run(
         self, action: Callable[[AsyncSession], Awaitable[T]], *, shop_id: uuid.UUID | None = None
     ) -> T:
-        async with unit_of_work(
-            self.session_factory, shop_id=shop_id, unscoped=shop_id is None
-        ) as session:
+        async with unit_of_work(self.session_factory, shop_id=shop_id) as session:
             return await action(session)
 
     async def aclose(self) -> None:

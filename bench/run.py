@@ -65,7 +65,8 @@ def service_environment(database: BenchDatabase) -> dict[str, str]:
     from bloomer_ai.kit.database_urls import libpq_url
 
     env = {
-        "DATABASE_URL": libpq_url(database.url),
+        "DATABASE_URL": libpq_url(database.app_url),
+        "MIGRATION_DATABASE_URL": libpq_url(database.url),
         "ENVIRONMENT": "test",
         "NEXTAUTH_SECRET": BENCH_SECRET,
         "API_KEY_PEPPER": BENCH_SECRET,

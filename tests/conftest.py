@@ -1,8 +1,16 @@
 """Test set-up: one fresh PostgreSQL database per run, one rolled-back transaction per test.
 
 The server is the one named by TEST_DATABASE_URL, else an embedded PostgreSQL in a
-temporary folder. The run's database is created with a random name, migrated with the real
-migrations, and dropped at the end, so runs never see each other's rows.
+temporary folder. The run's database is created with a random name, owned by a role that
+is not a superuser (as on a managed server), migrated as that owner with the real
+migrations (which grant the service's role its rights), and dropped at the end, so runs
+never see each other's rows.
+
+Two roles, as in production: the **owner** writes the factories' rows (the ``db``
+fixture, an operator session) and the **app role** runs the app under test (row-level
+security applies to it). Both share each test's connection and its one transaction:
+an app session switches to the app role when it begins and back when it ends
+(``support.sessions``).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 from httpx import ASGITransport, AsyncClient
+from psycopg import sql
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,8 +40,10 @@ from bloomer_ai.config import (
 from bloomer_ai.db import migrate
 from bloomer_ai.db.embedded import start_embedded_postgres
 from bloomer_ai.db.engine import DatabaseTarget, create_engine
+from bloomer_ai.db.roles import ensure_login_role
 from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.kit.database_urls import libpq_url, normalise_database_url
+from support.sessions import APP_ROLE, OWNER_ROLE, app_session_factory, operator_session_factory
 
 TEST_AUTH_SECRET = "test-only-secret-0123456789abcdef0123456789abcdef"
 
@@ -46,21 +57,74 @@ def _server_url() -> tuple[URL, str | None]:
     return start_embedded_postgres(Path(folder) / "pgdata"), folder
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[URL]:
-    server, folder = _server_url()
-    name = f"bloomer_test_{secrets.token_hex(6)}"
+def _ensure_roles(server: URL) -> None:
+    """The owner and the app role (cluster-wide, shared by concurrent runs, kept)."""
+    for role in (OWNER_ROLE, APP_ROLE):
+        ensure_login_role(server, role)
     with psycopg.connect(libpq_url(server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name)
+        # Lets the owner's test connection act as the app role (SET LOCAL ROLE).
+        admin.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_ROLE), sql.Identifier(OWNER_ROLE))
+        )
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[URL]:
+    server, folder = _server_url()
     try:
-        migrate.upgrade(url)
-        yield url
+        yield server
     finally:
-        with psycopg.connect(libpq_url(server), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_target(server_url: URL) -> Iterator[DatabaseTarget]:
+    """The run's database: ``url`` the app role's, ``owner_url`` the owner's."""
+    name = f"bloomer_test_{secrets.token_hex(6)}"
+    _ensure_roles(server_url)
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    owner = server_url.set(database=name, username=OWNER_ROLE, password=None)
+    try:
+        migrate.upgrade(owner, app_role=APP_ROLE)
+        yield DatabaseTarget(owner.set(username=APP_ROLE), embedded=False, owner_url=owner)
+    finally:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def empty_database(server_url: URL) -> Iterator[URL]:
+    """An empty database of its own (owned by the owner role; its URL is the owner's),
+    dropped afterwards."""
+    name = f"bloomer_empty_{secrets.token_hex(6)}"
+    _ensure_roles(server_url)
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    try:
+        yield server_url.set(database=name, username=OWNER_ROLE, password=None)
+    finally:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def database_url(database_target: DatabaseTarget) -> URL:
+    """The owner's URL (migrations, committed rows made by tests as an operator would)."""
+    return database_target.operator_url
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +136,12 @@ def make_settings(database_url: URL, **sections: Any) -> Settings:
     """Settings for an app under test: the run's database, test secrets, no .env file."""
     defaults: dict[str, Any] = {
         "server": ServerSettings(environment="test", _env_file=None),
-        "db": DatabaseSettings(database_url=libpq_url(database_url), _env_file=None),
+        "db": DatabaseSettings(
+            database_url=libpq_url(database_url.set(username=APP_ROLE)),
+            migration_database_url=libpq_url(database_url),
+            db_app_role=APP_ROLE,
+            _env_file=None,
+        ),
         "auth": AuthSettings(
             nextauth_secret=TEST_AUTH_SECRET,
             allowed_origins=["http://localhost:3000"],
@@ -85,9 +154,17 @@ def make_settings(database_url: URL, **sections: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
-    target = DatabaseTarget(database_url, embedded=False)
-    engine = create_engine(target, DatabaseSettings(_env_file=None))
+async def engine(database_target: DatabaseTarget) -> AsyncIterator[AsyncEngine]:
+    """The owner's engine: the tests' connections, and committed rows of a test's own."""
+    engine = create_engine(database_target, DatabaseSettings(_env_file=None), as_owner=True)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app_engine(database_target: DatabaseTarget) -> AsyncIterator[AsyncEngine]:
+    """The app role's engine: a real pool, as the service has (row-level security holds)."""
+    engine = create_engine(database_target, DatabaseSettings(_env_file=None))
     yield engine
     await engine.dispose()
 
@@ -105,19 +182,15 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
-    # Code that commits only releases a savepoint: the outer transaction still rolls back.
-    return async_sessionmaker(
-        bind=connection,
-        expire_on_commit=False,
-        autoflush=False,
-        join_transaction_mode="create_savepoint",
-    )
+    """The app's sessions: the app role, on the test's connection; code that commits only
+    releases a savepoint, so the outer transaction still rolls back."""
+    return app_session_factory(connection)
 
 
 @pytest.fixture
-async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """An operator (unscoped) session for factories and assertions."""
-    async with unit_of_work(session_factory, unscoped=True) as session:
+async def db(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """An operator session (the owner, across shops) for factories and assertions."""
+    async with unit_of_work(operator_session_factory(connection)) as session:
         yield session
 
 
@@ -128,15 +201,13 @@ def settings(database_url: URL) -> Settings:
 
 @pytest.fixture
 async def app(
-    settings: Settings, database_url: URL, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    database_target: DatabaseTarget,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Any]:
     from bloomer_ai.main import create_app
 
-    application = create_app(
-        settings,
-        database=DatabaseTarget(database_url, embedded=False),
-        session_factory=session_factory,
-    )
+    application = create_app(settings, database=database_target, session_factory=session_factory)
     async with application.router.lifespan_context(application):
         yield application
 

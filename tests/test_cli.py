@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -282,16 +281,8 @@ def test_malformed_database_url_is_one_line(cli_dir: Path, url: str) -> None:
 
 
 @pytest.fixture
-def empty_db_url(database_url: URL) -> Iterator[str]:
-    """A database on the same server without any schema."""
-    name = f"bloomer_cli_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield libpq_url(database_url.set(database=name))
-    finally:
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def empty_db_url(empty_database: URL) -> str:
+    return libpq_url(empty_database)
 
 
 def test_a_database_without_the_schema_is_one_line(empty_db_url: str, cli_dir: Path) -> None:

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.config import FeatureSettings, ServerSettings, Settings
 from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.main import create_app
-from bloomer_ai.models import User
+from bloomer_ai.models import Order
 from bloomer_ai.web.routes import JsonRoute
 from bloomer_ai.web.unit_of_work import ShopSession as DbSession
 from conftest import make_settings
+from factories.core import create_shop
 
 BODY_LIMIT = 4096
 SECRET_IN_ERROR = "hunter2-very-secret"
@@ -48,8 +50,9 @@ class Basket(BaseModel):
     items: list[LineItem]
 
 
-class NewUser(BaseModel):
-    email: str
+class NewOrder(BaseModel):
+    shop_id: uuid.UUID
+    number: str
 
 
 def build_router() -> APIRouter:
@@ -74,12 +77,13 @@ def build_router() -> APIRouter:
         )
         return {"unreachable": "yes"}
 
-    @router.post("/users-twice")
-    async def users_twice(body: NewUser, session: DbSession) -> dict[str, str]:
-        session.add(User(email=body.email))
+    @router.post("/orders-twice")
+    async def orders_twice(body: NewOrder, session: DbSession) -> dict[str, str]:
+        bind_shop(session.sync_session, body.shop_id)
+        session.add(Order(number=body.number))
         await session.flush()
-        # Same address in other letters: the case-insensitive unique index refuses it.
-        session.add(User(email=body.email.upper()))
+        # The same number again in the same shop: the unique constraint refuses it.
+        session.add(Order(number=body.number))
         await session.flush()
         return {"unreachable": "yes"}
 
@@ -371,16 +375,17 @@ async def test_database_error_is_500_without_sql(client: AsyncClient) -> None:
 async def test_integrity_error_of_a_known_constraint_is_409(
     client: AsyncClient, db: AsyncSession
 ) -> None:
-    email = f"twice-{uuid.uuid4().hex[:8]}@example.test"
-    response = await client.post("/test/users-twice", json={"email": email})
-    error = assert_error_shape(response, 409, "email_taken")
-    assert "uq_users_email_lower" not in response.text
+    shop = await create_shop(db)
+    number = f"twice-{uuid.uuid4().hex[:8]}"
+    response = await client.post(
+        "/test/orders-twice", json={"shop_id": str(shop.id), "number": number}
+    )
+    error = assert_error_shape(response, 409, "order_number_taken")
+    assert "uq_orders_shop_id_number" not in response.text
     assert "duplicate key" not in response.text.lower()
     assert error["details"] == []
     # The request's unit of work was rolled back: not even the first row stayed.
-    count = await db.scalar(
-        text("select count(*) from users where lower(email) = :email"), {"email": email}
-    )
+    count = await db.scalar(text("select count(*) from orders where number = :n"), {"n": number})
     assert count == 0
 
 

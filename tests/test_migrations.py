@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -17,19 +15,12 @@ from sqlalchemy.engine import URL
 from bloomer_ai.db.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
 from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.models import Base
+from support.sessions import APP_ROLE
 
 
 @pytest.fixture
-def fresh_database(database_url: URL) -> Iterator[URL]:
-    """An empty database on the run's server, dropped afterwards."""
-    name = f"bloomer_migrations_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url.set(database=name)
-    finally:
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def fresh_database(empty_database: URL) -> URL:
+    return empty_database
 
 
 def public_tables(url: URL) -> set[str]:
@@ -74,11 +65,11 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(fresh_database: URL) -> N
     assert public_tables(fresh_database) == set()
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
-    upgrade(fresh_database)
+    upgrade(fresh_database, app_role=APP_ROLE)
     assert current_revision(fresh_database) == head
     assert public_tables(fresh_database) == model_tables() | {"alembic_version"}
 
-    downgrade(fresh_database, "base")
+    downgrade(fresh_database, "base", app_role=APP_ROLE)
     assert current_revision(fresh_database) is None
     assert public_tables(fresh_database) <= {"alembic_version"}
     with psycopg.connect(libpq_url(fresh_database)) as connection:
@@ -88,20 +79,20 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(fresh_database: URL) -> N
         ).fetchall()
     assert types == []  # no enum type left behind to break the next upgrade
 
-    upgrade(fresh_database)
+    upgrade(fresh_database, app_role=APP_ROLE)
     assert current_revision(fresh_database) == head
     assert public_tables(fresh_database) == model_tables() | {"alembic_version"}
 
 
 def test_upgrade_twice_is_a_no_op(fresh_database: URL) -> None:
-    upgrade(fresh_database)
-    upgrade(fresh_database)
+    upgrade(fresh_database, app_role=APP_ROLE)
+    upgrade(fresh_database, app_role=APP_ROLE)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert current_revision(fresh_database) == head
 
 
 def test_models_and_migrations_do_not_drift(fresh_database: URL) -> None:
-    upgrade(fresh_database)
+    upgrade(fresh_database, app_role=APP_ROLE)
     engine = create_engine(fresh_database, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:

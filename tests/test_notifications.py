@@ -1,4 +1,4 @@
-"""ChannelListener on a real PostgreSQL: delivery proven before it says it is connected."""
+"""ChangeFeed on a real PostgreSQL: delivery proven before it says it is connected."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from bloomer_ai.db import notifications
 from bloomer_ai.db.engine import DatabaseTarget
-from bloomer_ai.db.notifications import ChannelListener, connect_autocommit
+from bloomer_ai.db.notifications import ChangeFeed, connect_autocommit
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -28,14 +28,15 @@ class Recorder:
         self.payloads: list[str] = []
         self.events: list[str] = []
 
-    def listener(self, target: DatabaseTarget, channel: str) -> ChannelListener:
-        return ChannelListener(
-            target,
+    def listener(self, target: DatabaseTarget, channel: str) -> ChangeFeed:
+        feed = ChangeFeed(target)
+        feed.subscribe(
             channel,
-            on_payload=self.payloads.append,
+            self.payloads.append,
             on_connected=lambda: self.events.append("connected"),
             on_lost=lambda: self.events.append("lost"),
         )
+        return feed
 
 
 async def notify(target: DatabaseTarget, channel: str, payload: str) -> None:
@@ -43,8 +44,8 @@ async def notify(target: DatabaseTarget, channel: str, payload: str) -> None:
         await connection.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
-async def test_payloads_arrive_and_the_probe_is_not_one_of_them(database_url) -> None:
-    target = DatabaseTarget(database_url, embedded=False)
+async def test_payloads_arrive_and_the_probe_is_not_one_of_them(database_target) -> None:
+    target = database_target
     channel = f"test_{uuid.uuid4().hex[:12]}"
     recorder = Recorder()
     listener = recorder.listener(target, channel)
@@ -59,11 +60,11 @@ async def test_payloads_arrive_and_the_probe_is_not_one_of_them(database_url) ->
 
 
 async def test_a_feed_whose_notifications_never_arrive_is_never_trusted(
-    database_url, monkeypatch
+    database_target, monkeypatch
 ) -> None:
     """As behind a pooler in transaction mode: LISTEN and NOTIFY run (for real), but the
     notifications reach a server connection that is no longer ours."""
-    target = DatabaseTarget(database_url, embedded=False)
+    target = database_target
 
     class Undelivered:
         def __init__(self, connection: psycopg.AsyncConnection) -> None:
@@ -105,3 +106,20 @@ async def test_a_feed_whose_notifications_never_arrive_is_never_trusted(
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch) -> None:
     monkeypatch.setattr(notifications, "RETRY_FIRST_SECONDS", 0.05)
+
+
+async def test_each_channel_reaches_its_own_subscriber(database_target) -> None:
+    first, second = Recorder(), Recorder()
+    feed = ChangeFeed(database_target)
+    channels = [f"test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    feed.subscribe(channels[0], first.payloads.append)
+    feed.subscribe(channels[1], second.payloads.append)
+    feed.start()
+    try:
+        await eventually(lambda: feed.connection is not None)
+        await asyncio.sleep(0.2)  # past the delivery proof
+        await notify(database_target, channels[1], "two")
+        await notify(database_target, channels[0], "one")
+        await eventually(lambda: first.payloads == ["one"] and second.payloads == ["two"])
+    finally:
+        await feed.stop()

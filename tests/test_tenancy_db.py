@@ -1,7 +1,10 @@
-"""Tenancy in the data layer (DESIGN.md §2, STYLE "Tenancy that fails closed").
+"""Tenancy in the ORM layer (DESIGN.md §2, STYLE "Tenancy that fails closed"): the hook's
+readable errors and filters, in front of row-level security.
 
-Sessions come from the test's ``session_factory`` (a real PostgreSQL transaction that is
-rolled back afterwards); rows are created by the unscoped operator session ``db``.
+Sessions come from the test's ``session_factory`` (the app role, in a real PostgreSQL
+transaction that is rolled back afterwards); rows are created by the operator session
+``db`` (the owner). ``test_row_level_security.py`` proves what the database refuses on
+its own, on real engine connections.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -17,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bloomer_ai.db.tenancy import UNSCOPED_OPTION, TenancyViolation, bind_shop
+from bloomer_ai.db.tenancy import TenancyViolation, bind_shop
 from bloomer_ai.models import Customer, Order, OrderItem, Shop
 from factories.core import create_customer, create_order, create_shop
+from support.sessions import operator_session_factory
 
 SHARED_NAME = "Same Name"
 
@@ -58,7 +63,9 @@ async def session_for(
     async with factory() as session:
         if shop_id is not None:
             bind_shop(session.sync_session, shop_id)
-        # Closing rolls the session's savepoint back; loaded rows stay readable.
+        # Closing without a commit rolls the session's savepoint back; loaded rows stay
+        # readable. Assertions through ``db`` come after the block (the connection runs
+        # as the app role while an app session is open).
         yield session
 
 
@@ -114,14 +121,18 @@ async def test_get_by_id_without_a_bound_shop_raises(
             await session.get(Customer, shops.a_customers[0].id)
 
 
-async def test_tables_without_a_shop_need_no_binding(
+async def test_the_shops_table_shows_only_the_bound_shop(
     shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
+    """``shops`` is not shop-scoped for the ORM (no shop_id), so the hook lets it through;
+    row-level security isolates it by its id."""
+    wanted = Shop.id.in_([shops.a.id, shops.b.id])
     async with session_for(session_factory) as session:
-        names = set(
-            await session.scalars(select(Shop.name).where(Shop.id.in_([shops.a.id, shops.b.id])))
-        )
-    assert names == {"Shop A", "Shop B"}
+        unbound = set(await session.scalars(select(Shop.name).where(wanted)))
+    async with session_for(session_factory, shops.b.id) as session:
+        bound = set(await session.scalars(select(Shop.name).where(wanted)))
+    assert unbound == set()
+    assert bound == {"Shop B"}
 
 
 async def test_binding_a_second_shop_is_refused(
@@ -234,12 +245,13 @@ async def test_bound_update_touches_only_its_shop(
         assert result.rowcount == 1  # type: ignore[attr-defined]
         everyone = await session.execute(update(Customer).values(email=None))
         assert everyone.rowcount == 2  # type: ignore[attr-defined]
-        assert await names_in(db, shops.a) == {"Renamed", "Only in A"}
-        assert await names_in(db, shops.b) == {SHARED_NAME, "Only in B", "Also in B"}
-        b_emails = await db.scalar(
-            text("select count(email) from customers where shop_id = :s"), {"s": shops.b.id}
-        )
-        assert b_emails == 3
+        await session.commit()
+    assert await names_in(db, shops.a) == {"Renamed", "Only in A"}
+    assert await names_in(db, shops.b) == {SHARED_NAME, "Only in B", "Also in B"}
+    b_emails = await db.scalar(
+        text("select count(email) from customers where shop_id = :s"), {"s": shops.b.id}
+    )
+    assert b_emails == 3
 
 
 async def test_bound_delete_touches_only_its_shop(
@@ -248,8 +260,9 @@ async def test_bound_delete_touches_only_its_shop(
     async with session_for(session_factory, shops.b.id) as session:
         result = await session.execute(delete(Customer).where(Customer.name.like("Only in %")))
         assert result.rowcount == 1  # type: ignore[attr-defined]
-        assert await names_in(db, shops.a) == {SHARED_NAME, "Only in A"}
-        assert await names_in(db, shops.b) == {SHARED_NAME, "Also in B"}
+        await session.commit()
+    assert await names_in(db, shops.a) == {SHARED_NAME, "Only in A"}
+    assert await names_in(db, shops.b) == {SHARED_NAME, "Also in B"}
 
 
 async def test_bound_orm_update_of_a_loaded_row_works(
@@ -259,26 +272,30 @@ async def test_bound_orm_update_of_a_loaded_row_works(
         customer = await session.scalar(select(Customer).where(Customer.name == "Only in A"))
         assert customer is not None
         customer.name = "Changed in A"
-        await session.flush()
-        assert await names_in(db, shops.a) == {SHARED_NAME, "Changed in A"}
+        await session.commit()
+    assert await names_in(db, shops.a) == {SHARED_NAME, "Changed in A"}
 
 
-# --- unscoped on purpose ------------------------------------------------------------------
+# --- no way around it from an app session -------------------------------------------------
 
 
-async def test_unscoped_execution_option_bypasses_scoping(
+async def test_an_execution_option_does_not_unscope_a_statement(
     shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    ours = {c.id for c in shops.a_customers + shops.b_customers}
+    """``execution_options(unscoped=True)`` once skipped the hook; it is a free string any
+    code could pass, so it means nothing now."""
     statement = select(Customer.id).execution_options(unscoped=True)
     async with session_for(session_factory) as unbound:
-        seen_unbound = set(await unbound.scalars(statement)) & ours
+        with pytest.raises(TenancyViolation):
+            await unbound.scalars(statement)
     async with session_for(session_factory, shops.a.id) as bound:
-        seen_bound = set(await bound.scalars(statement)) & ours
-        scoped = set(await bound.scalars(select(Customer.id))) & ours
-    assert seen_unbound == ours
-    assert seen_bound == ours
-    assert scoped == {c.id for c in shops.a_customers}
+        seen = set(await bound.scalars(statement))
+    assert seen == {c.id for c in shops.a_customers}
+
+
+async def test_the_operator_session_acts_across_shops(shops: TwoShops, db: AsyncSession) -> None:
+    ours = {c.id for c in shops.a_customers + shops.b_customers}
+    assert set(await db.scalars(select(Customer.id))) & ours == ours
 
 
 # --- writes at flush ----------------------------------------------------------------------
@@ -324,8 +341,9 @@ async def test_a_new_row_without_a_shop_gets_the_bound_shop(
         await session.flush()
         assert customer.shop_id == shops.b.id
         assert order.shop_id == shops.b.id
-        assert "Walk-in" in await names_in(db, shops.b)
-        assert "Walk-in" not in await names_in(db, shops.a)
+        await session.commit()
+    assert "Walk-in" in await names_in(db, shops.b)
+    assert "Walk-in" not in await names_in(db, shops.a)
 
 
 # --- the database itself refuses cross-shop links -----------------------------------------
@@ -335,11 +353,15 @@ def constraint_of(error: IntegrityError) -> str | None:
     return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
 
 
+async def operator(db: AsyncSession) -> AsyncSession:
+    connection: Any = await db.connection()
+    return operator_session_factory(connection)()
+
+
 async def test_composite_fk_refuses_an_order_pointing_at_another_shops_customer(
-    shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
+    shops: TwoShops, db: AsyncSession
 ) -> None:
-    async with session_for(session_factory) as session:
-        session.sync_session.info[UNSCOPED_OPTION] = True  # an operator session: no ORM guard
+    async with await operator(db) as session:
         session.add(Order(shop_id=shops.a.id, number="A-X", customer_id=shops.b_customers[0].id))
         with pytest.raises(IntegrityError) as caught:
             await session.flush()
@@ -347,9 +369,9 @@ async def test_composite_fk_refuses_an_order_pointing_at_another_shops_customer(
 
 
 async def test_composite_fk_refuses_a_raw_sql_cross_shop_link(
-    shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
+    shops: TwoShops, db: AsyncSession
 ) -> None:
-    async with session_for(session_factory) as session:
+    async with await operator(db) as session:
         with pytest.raises(IntegrityError) as caught:
             await session.execute(
                 text("update orders set customer_id = :customer where id = :order"),
@@ -359,10 +381,9 @@ async def test_composite_fk_refuses_a_raw_sql_cross_shop_link(
 
 
 async def test_composite_fk_refuses_an_item_of_another_shops_order(
-    shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
+    shops: TwoShops, db: AsyncSession
 ) -> None:
-    async with session_for(session_factory) as session:
-        session.sync_session.info[UNSCOPED_OPTION] = True
+    async with await operator(db) as session:
         session.add(
             OrderItem(
                 shop_id=shops.b.id, order_id=shops.a_order.id, product_type="bouquet", name="X"
@@ -373,11 +394,8 @@ async def test_composite_fk_refuses_an_item_of_another_shops_order(
     assert constraint_of(caught.value) == "fk_order_items_shop_order"
 
 
-async def test_same_shop_link_is_accepted(
-    shops: TwoShops, session_factory: async_sessionmaker[AsyncSession]
-) -> None:
-    async with session_for(session_factory) as session:
-        session.sync_session.info[UNSCOPED_OPTION] = True
+async def test_same_shop_link_is_accepted(shops: TwoShops, db: AsyncSession) -> None:
+    async with await operator(db) as session:
         order = Order(shop_id=shops.a.id, number="A-2", customer_id=shops.a_customers[1].id)
         session.add(order)
         await session.flush()
@@ -385,10 +403,10 @@ async def test_same_shop_link_is_accepted(
 
 
 async def test_orm_insert_statements_are_checked_too(session_factory, db):
+    """Rows given as parameters are refused by the hook; values written into the statement
+    by the database (the policy's WITH CHECK)."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    from bloomer_ai.db.tenancy import TenancyViolation, bind_shop
-    from bloomer_ai.models import Customer
+    from sqlalchemy.exc import ProgrammingError
 
     mine = await create_shop(db)
     theirs = await create_shop(db)
@@ -396,12 +414,14 @@ async def test_orm_insert_statements_are_checked_too(session_factory, db):
         bind_shop(session.sync_session, mine.id)
         await session.execute(pg_insert(Customer).values(shop_id=mine.id, name="Mine"))
         with pytest.raises(TenancyViolation):
-            await session.execute(pg_insert(Customer).values(shop_id=theirs.id, name="Theirs"))
-        with pytest.raises(TenancyViolation):
             await session.execute(
                 pg_insert(Customer),
                 [{"shop_id": mine.id, "name": "a"}, {"shop_id": theirs.id, "name": "b"}],
             )
+        with pytest.raises(ProgrammingError) as refused:
+            async with session.begin_nested():
+                await session.execute(pg_insert(Customer).values(shop_id=theirs.id, name="B"))
+        assert refused.value.orig.sqlstate == "42501"  # row-level security policy
         await session.rollback()
     async with session_factory() as session:
         with pytest.raises(TenancyViolation):

@@ -28,7 +28,7 @@ from bloomer_ai.db.engine import (
     create_engine,
     resolve_database,
 )
-from bloomer_ai.db.session import make_session_factory, unit_of_work
+from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
 from bloomer_ai.errors import AppError
 from bloomer_ai.logging import configure_logging
 
@@ -79,7 +79,7 @@ def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
         # The embedded default is ours to keep current: every command works on a fresh folder.
         from bloomer_ai.db.migrate import upgrade
 
-        upgrade(target.url)
+        upgrade(target.operator_url, app_role=settings.db.db_app_role)
     return target
 
 
@@ -87,9 +87,10 @@ def _run_in_session(
     settings: Settings, target: DatabaseTarget, action: Callable[[Any], Awaitable[T]]
 ) -> T:
     async def run() -> T:
-        engine = create_engine(target, settings.db)
+        # Operator commands act as the tables' owner, across shops.
+        engine = create_engine(target, settings.db, as_owner=True)
         try:
-            async with unit_of_work(make_session_factory(engine), unscoped=True) as session:
+            async with unit_of_work(make_operator_session_factory(engine)) as session:
                 return await action(session)
         finally:
             await engine.dispose()
@@ -144,6 +145,7 @@ def serve(
     target = _database(settings)
     if not target.embedded:
         _require_current_schema(target)
+    _check_role(settings, target)
     if demo:
         from bloomer_ai.demo import describe_demo, seed_demo
 
@@ -163,6 +165,23 @@ def serve(
         access_log=False,
         proxy_headers=settings.webhooks.trust_forwarded_headers,
     )
+
+
+def _check_role(settings: Settings, target: DatabaseTarget) -> None:
+    """Production refuses a role that row-level security would not hold; elsewhere the
+    app says so loudly when it starts."""
+    from bloomer_ai.db.roles import describe_unprotected, role_protection
+
+    async def check() -> None:
+        engine = create_engine(target, settings.db)
+        try:
+            protection = await role_protection(engine)
+        finally:
+            await engine.dispose()
+        if not protection.protected and settings.is_production:
+            fail(describe_unprotected(protection))
+
+    asyncio.run(check())
 
 
 def _require_current_schema(target: DatabaseTarget) -> None:
@@ -187,7 +206,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     settings = _settings()
     target = _database(settings, migrate=False)
-    upgrade(target.url, revision)
+    upgrade(target.operator_url, revision, app_role=settings.db.db_app_role)
     typer.echo(f"database at {revision} ({target.description})")
 
 

@@ -37,15 +37,21 @@ def _split_csv(value: Any) -> Any:
 class DatabaseSettings(BaseSettings):
     model_config = _env_config()
 
-    # repr=False: the URL may carry the password.
+    # repr=False: the URLs may carry passwords.
     database_url: str | None = Field(default=None, repr=False)
-    """Unset: the embedded PostgreSQL in ``<BLOOMER_DATA_DIR>/pgdata``."""
+    """The service's connection (its own role). Unset: the embedded PostgreSQL in
+    ``<BLOOMER_DATA_DIR>/pgdata``, as DB_APP_ROLE."""
+    migration_database_url: str | None = Field(default=None, repr=False)
+    """The tables' owner, for migrations and operator commands; unset: DATABASE_URL (one
+    role for both, which then runs without row-level security's protection)."""
+    db_app_role: str = Field(default="bloomer_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """The service's role, which migrations grant rights to."""
     bloomer_data_dir: Path = Path(".bloomer")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

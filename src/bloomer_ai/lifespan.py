@@ -11,18 +11,19 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomer_ai.agent.providers import provider_from_settings
-from bloomer_ai.auth.authenticator import Authenticator
+from bloomer_ai.auth.authenticator import AUTH_CHANNEL, Authenticator
 from bloomer_ai.config import Settings
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
-from bloomer_ai.db.notifications import ChannelListener
+from bloomer_ai.db.notifications import ChangeFeed
+from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
 from bloomer_ai.db.session import make_session_factory
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
-from bloomer_ai.web.features import feature_enabled
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -36,35 +37,57 @@ async def open_resources(
 ) -> AsyncIterator[None]:
     target = database or resolve_database(settings.db)
     engine = create_engine(target, settings.db)
+    if session_factory is None:
+        await refuse_an_unprotected_role(engine, settings)
     sessions = session_factory or make_session_factory(engine)
     state = app.state
     state.database = target
     state.engine = engine
     state.session_factory = sessions
-    state.authenticator = Authenticator(settings, sessions)
+    state.authenticator = authenticator = Authenticator(settings, sessions)
     state.rate_limiter = RateLimiter(settings.ratelimit)
     state.ai_provider = provider_from_settings(settings)
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.
     state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)
-    routing_feed = ChannelListener(
-        target,
+    state.change_feed = feed = ChangeFeed(target)
+    feed.subscribe(
         ROUTING_CHANNEL,
-        on_payload=cache.note_announcement,
+        cache.note_announcement,
         on_connected=cache.feed_connected,
         on_lost=cache.feed_lost,
     )
-    state.routing_feed = routing_feed
-    if feature_enabled(settings, "routing"):
-        routing_feed.start()
+    # Revoked keys, changed memberships, disabled users, deleted sessions: evicted at once
+    # in every process (PRINCIPAL_CACHE_SECONDS bounds it while the feed is down).
+    feed.subscribe(AUTH_CHANNEL, authenticator.note_change)
+    feed.start()
     warn_about_process_local_limits(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield
     finally:
-        await routing_feed.stop()
+        await feed.stop()
         await state.ai_provider.aclose()
         await engine.dispose()
+
+
+async def refuse_an_unprotected_role(engine: AsyncEngine, settings: Settings) -> None:
+    """Row-level security holds only a role that is not a superuser, does not own the
+    tables and has no BYPASSRLS: production refuses to start otherwise; elsewhere (a
+    single-role development set-up) it is said loudly. A database that cannot be reached
+    is not a reason to stay down (``serve`` checks before it starts; requests answer 503
+    until it is back)."""
+    try:
+        protection = await role_protection(engine)
+    except (OSError, DBAPIError) as exc:
+        log.warning("role_not_checked", error_type=type(exc).__name__)
+        return
+    if protection.protected:
+        return
+    if settings.is_production:
+        await engine.dispose()
+        raise UnprotectedRole(describe_unprotected(protection))
+    log.warning("row_level_security_not_enforced", message=describe_unprotected(protection))
 
 
 def warn_about_process_local_limits(settings: Settings) -> None:

@@ -9,18 +9,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bloomer_ai.config import RateLimitSettings
-from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.logging import configure_logging
-from bloomer_ai.models import Shop
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
-from factories.core import create_shop
-from support.auth import issue_key
+from support.committed import committed_shop
 from support.processes import api_server, private_redis
+from support.sessions import APP_ROLE
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +72,15 @@ async def test_two_server_processes_sharing_redis_admit_exactly_the_limit(
     engine, database_url, redis_server
 ):
     """Two real API processes, one Redis: 30 requests, limit 10 → exactly 10 admitted."""
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    async with unit_of_work(factory, unscoped=True) as session:
-        shop = await create_shop(session, name="Two processes")
-        _, secret = await issue_key(session, shop)
-    env = {
-        "DATABASE_URL": libpq_url(database_url),
-        "REDIS_URL": redis_server,
-        "RATELIMIT_READ": "10/minute",
-        "RATELIMIT_KEY_PREFIX": f"procs-{secrets.token_hex(4)}",
-    }
-    try:
+    async with committed_shop(engine, name="Two processes") as (_shop, secret):
+        env = {
+            "DATABASE_URL": libpq_url(database_url.set(username=APP_ROLE)),
+            "MIGRATION_DATABASE_URL": libpq_url(database_url),
+            "DB_APP_ROLE": APP_ROLE,
+            "REDIS_URL": redis_server,
+            "RATELIMIT_READ": "10/minute",
+            "RATELIMIT_KEY_PREFIX": f"procs-{secrets.token_hex(4)}",
+        }
         with api_server(env) as first, api_server(env) as second:
             async with httpx.AsyncClient(timeout=10) as client:
                 headers = {"Authorization": f"Bearer {secret}"}
@@ -98,9 +92,6 @@ async def test_two_server_processes_sharing_redis_admit_exactly_the_limit(
         assert statuses.count(200) == 10, statuses
         assert statuses.count(429) == 20
         assert {r.headers["ratelimit-limit"] for r in responses} == {"10"}
-    finally:
-        async with unit_of_work(factory, unscoped=True) as session:
-            await session.execute(delete(Shop).where(Shop.id == shop.id))
     await asyncio.sleep(0)
 
 

@@ -15,18 +15,16 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete, event, select, text, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import event, select, text, update
 
 from bloomer_ai.db import notifications
-from bloomer_ai.db.engine import DatabaseTarget
-from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.main import create_app
 from bloomer_ai.models import RoutingRuleSetVersion, Shop
+from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from conftest import make_settings
-from factories.core import create_shop
-from support.auth import issue_key, key_headers
+from support import committed
+from support.auth import key_headers
 from support.routing import BIG_ORDERS, EVALUATE, ORDER, RULES
 
 AFTERNOON = {
@@ -75,13 +73,11 @@ class Instance:
 
 
 @asynccontextmanager
-async def instances(database_url, count: int) -> AsyncIterator[list[Instance]]:
+async def instances(database_target, count: int) -> AsyncIterator[list[Instance]]:
     async with AsyncExitStack() as stack:
         running = []
         for index in range(count):
-            app = create_app(
-                make_settings(database_url), database=DatabaseTarget(database_url, False)
-            )
+            app = create_app(make_settings(database_target.operator_url), database=database_target)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = AsyncClient(transport=ASGITransport(app=app), base_url=f"http://app{index}")
             await stack.enter_async_context(client)
@@ -93,22 +89,15 @@ async def instances(database_url, count: int) -> AsyncIterator[list[Instance]]:
 
 @pytest.fixture
 async def committed_shop(engine) -> AsyncIterator[tuple[uuid.UUID, dict[str, str]]]:
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    async with unit_of_work(factory, unscoped=True) as session:
-        shop = await create_shop(session, name="Feed", timezone="UTC")
-        _, secret = await issue_key(session, shop)
-    try:
+    async with committed.committed_shop(engine, name="Feed", timezone="UTC") as (shop, secret):
         yield shop.id, key_headers(secret)
-    finally:
-        async with unit_of_work(factory, unscoped=True) as session:
-            await session.execute(delete(Shop).where(Shop.id == shop.id))
 
 
 async def test_a_warm_evaluation_reads_nothing_and_changes_arrive_by_notification(
-    database_url, committed_shop
+    database_target, committed_shop
 ):
     shop_id, headers = committed_shop
-    async with instances(database_url, 2) as (writer, reader):
+    async with instances(database_target, 2) as (writer, reader):
         rule = (await writer.client.post(RULES, json=BIG_ORDERS, headers=headers)).json()
         assert (await reader.evaluate(headers))["matchedRuleIds"] == [rule["id"]]
         # Warm: auth from its cache, rules from theirs, the feed live — no statement at all.
@@ -139,9 +128,9 @@ async def test_a_warm_evaluation_reads_nothing_and_changes_arrive_by_notificatio
         assert (await reader.evaluate(headers))["evaluatedRules"] == 0
 
 
-async def test_a_rolled_back_change_is_never_announced(database_url, committed_shop, engine):
+async def test_a_rolled_back_change_is_never_announced(database_target, committed_shop, engine):
     shop_id, headers = committed_shop
-    async with instances(database_url, 1) as (instance,):
+    async with instances(database_target, 1) as (instance,):
         await instance.client.post(RULES, json=BIG_ORDERS, headers=headers)
         await eventually(lambda: instance.cache.known_version(shop_id) >= 1, "announced")
         announced = instance.cache.known_version(shop_id)
@@ -158,10 +147,10 @@ async def test_a_rolled_back_change_is_never_announced(database_url, committed_s
 
 
 async def test_a_shop_time_zone_change_reaches_the_cached_rules(
-    database_url, committed_shop, engine
+    database_target, committed_shop, engine
 ):
     shop_id, headers = committed_shop
-    async with instances(database_url, 1) as (instance,):
+    async with instances(database_target, 1) as (instance,):
         rule = (await instance.client.post(RULES, json=AFTERNOON, headers=headers)).json()
         before = await instance.evaluate(headers)  # no delivery time: the shop's own hour
         version = instance.cache.known_version(shop_id)
@@ -180,15 +169,15 @@ async def test_a_shop_time_zone_change_reaches_the_cached_rules(
 
 
 async def test_without_the_feed_every_evaluation_checks_the_database(
-    database_url, committed_shop, engine, monkeypatch
+    database_target, committed_shop, engine, monkeypatch
 ):
     _, headers = committed_shop
     # Long enough a pause before reconnecting that the steps below all run without the feed.
     monkeypatch.setattr(notifications, "RETRY_FIRST_SECONDS", 3.0)
-    async with instances(database_url, 2) as (writer, reader):
+    async with instances(database_target, 2) as (writer, reader):
         rule = (await writer.client.post(RULES, json=BIG_ORDERS, headers=headers)).json()
         await reader.evaluate(headers)
-        listener = reader.app.state.routing_feed
+        listener = reader.app.state.change_feed
         assert listener.connection is not None
         backend = listener.connection.info.backend_pid
         async with engine.begin() as connection:
@@ -213,10 +202,10 @@ async def test_without_the_feed_every_evaluation_checks_the_database(
 
 
 async def test_requests_together_on_a_cold_shop_compile_its_rules_once(
-    database_url, committed_shop
+    database_target, committed_shop
 ):
     _, headers = committed_shop
-    async with instances(database_url, 2) as (writer, reader):
+    async with instances(database_target, 2) as (writer, reader):
         for index in range(5):
             body = {**BIG_ORDERS, "name": f"rule {index}"}
             assert (await writer.client.post(RULES, json=body, headers=headers)).status_code == 201
@@ -231,16 +220,16 @@ async def test_requests_together_on_a_cold_shop_compile_its_rules_once(
 
 
 async def test_a_process_sees_its_own_change_before_the_announcement_arrives(
-    database_url, committed_shop
+    database_target, committed_shop
 ):
     _, headers = committed_shop
-    async with instances(database_url, 1) as (instance,):
+    async with instances(database_target, 1) as (instance,):
         rule = (await instance.client.post(RULES, json=BIG_ORDERS, headers=headers)).json()
         await instance.evaluate(headers)
         assert await instance.statements_of(instance.evaluate(headers)) == 0  # trusted
         # Announcements are late (they come when the event loop gets to them): drop them
         # here, so only what the process noted at its own commit can tell it.
-        instance.app.state.routing_feed.on_payload = lambda payload: None
+        instance.app.state.change_feed.subscribers[ROUTING_CHANNEL].on_payload = lambda _: None
         await instance.client.patch(
             f"{RULES}/{rule['id']}",
             json={"conditions": {">=": [{"var": "total"}, 99999]}},

@@ -19,6 +19,7 @@ from bloomer_ai.models import Base
 from conftest import make_settings
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from support.auth import issue_key, key_headers
+from support.committed import committed_shop
 from support.routing import BIG_ORDERS, EVALUATE, ORDER, RULES
 
 NORTH_BOUQUETS = {
@@ -421,38 +422,26 @@ async def test_a_rule_change_reaches_every_process(database_url, session_factory
             assert result["evaluatedRules"] == 0
 
 
-async def test_evaluation_on_a_pooled_connection(database_url, engine):
-    """Outside the test transaction: the app's own pool, committed rows, autocommit reads.
+async def test_evaluation_on_a_pooled_connection(database_target, engine):
+    """Outside the test transaction: the app's own pool (the app role), committed rows.
 
     The connection goes back to the pool in transactional mode for the next request.
     """
-    from sqlalchemy import delete
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from bloomer_ai.db.session import unit_of_work
-    from bloomer_ai.models import Shop
-
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    async with unit_of_work(factory, unscoped=True) as session:
-        shop = await create_shop(session, name="Pooled")
-        _, secret = await issue_key(session, shop)
-    app = create_app(make_settings(database_url), database=DatabaseTarget(database_url, False))
-    try:
-        async with app.router.lifespan_context(app):
-            async with AsyncClient(transport=ASGITransport(app=app), base_url="http://p") as c:
-                headers = key_headers(secret)
-                rule = await create_rule(c, headers, BIG_ORDERS)
-                for _ in range(3):
-                    result = (await c.post(EVALUATE, json=ORDER, headers=headers)).json()
-                    assert result["matchedRuleIds"] == [rule["id"]]
-                # A write after the autocommit reads still runs in a transaction.
-                response = await c.post(RULES, json={**BIG_ORDERS, "name": "x"}, headers=headers)
-                assert response.status_code == 201
+    async with committed_shop(engine, name="Pooled") as (_shop, secret):
+        app = create_app(make_settings(database_target.operator_url), database=database_target)
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://p") as c,
+        ):
+            headers = key_headers(secret)
+            rule = await create_rule(c, headers, BIG_ORDERS)
+            for _ in range(3):
+                result = (await c.post(EVALUATE, json=ORDER, headers=headers)).json()
+                assert result["matchedRuleIds"] == [rule["id"]]
+            response = await c.post(RULES, json={**BIG_ORDERS, "name": "x"}, headers=headers)
+            assert response.status_code == 201
             async with app.state.session_factory() as session:
                 connection = await session.connection()
                 raw = await connection.get_raw_connection()
                 assert raw.driver_connection.autocommit is False
                 await session.rollback()
-    finally:
-        async with unit_of_work(factory, unscoped=True) as session:
-            await session.execute(delete(Shop).where(Shop.id == shop.id))

@@ -9,6 +9,7 @@ bound to the principal's shop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -40,6 +41,7 @@ from bloomer_ai.kit.crypto import KeyedHasher, same_secret
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.web.routes import header
 
+AUTH_CHANNEL = "auth_changes"
 LAST_USED_INTERVAL_SECONDS = 60.0
 CACHE_ENTRIES = 10_000
 
@@ -72,6 +74,9 @@ class FactCache(Generic[K, V]):
         ttl = self.ttl_seconds if ttl_seconds is None else min(ttl_seconds, self.ttl_seconds)
         if ttl > 0:
             self._entries[key] = _Entry(value, time.monotonic() + ttl)
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
 
     def discard_where(self, predicate: Callable[[V], bool]) -> None:
         for key in [key for key, entry in list(self._entries.items()) if predicate(entry.value)]:
@@ -256,6 +261,29 @@ class Authenticator:
 
     def forget_users(self) -> None:
         self.users.clear()
+
+    # -- the change feed (db.notifications.ChangeFeed, channel AUTH_CHANNEL) -----------------
+
+    def note_change(self, payload: str) -> None:
+        """A committed change that cached facts depend on, announced by PostgreSQL."""
+        kind, _, subject = payload.partition(":")
+        if kind == "key":
+            with contextlib.suppress(ValueError):
+                self.forget_key(uuid.UUID(subject))
+                return
+        elif kind == "user":
+            with contextlib.suppress(ValueError):
+                user_id = uuid.UUID(subject)
+                self.users.discard_where(lambda facts: facts.user_id == user_id)
+                return
+        elif kind == "session":
+            with contextlib.suppress(ValueError):
+                self.session_tokens.discard(bytes.fromhex(subject))
+                return
+        # Not ours to interpret: forget everything rather than trust a stale entry.
+        self.keys.clear()
+        self.users.clear()
+        self.session_tokens.clear()
 
     # -- the principal -------------------------------------------------------------------
 

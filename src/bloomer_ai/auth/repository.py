@@ -12,16 +12,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.pagination import fetch_page
 from bloomer_ai.db.repository import ShopScopedRepository
 from bloomer_ai.kit.pagination import PageParams
-from bloomer_ai.kit.time import utcnow
-from bloomer_ai.models import ApiKey, AuthSession, Shop, ShopMember, User
+from bloomer_ai.models import ApiKey, AuthSession, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,73 +50,47 @@ class MembershipRecord:
 
 
 # --- lookups before the shop is known -----------------------------------------------------
+# The one cross-shop path of a request: SECURITY DEFINER functions (migration 0006) that
+# the service's role may call but whose tables it cannot read itself.
+
+_KEY_BY_PREFIX = text(
+    "SELECT id, shop_id, shop_name, name, key_hash, scopes, expires_at, revoked_at "
+    "FROM auth_api_key(:prefix)"
+)
+_TOUCH_KEY = text("SELECT auth_touch_api_key(:key_id)")
+_SESSION = text("SELECT user_id, expires FROM auth_session(:token)")
+_USER = text("SELECT id, email, disabled_at FROM auth_user(:id, :external_id)")
+_MEMBERSHIPS = text("SELECT shop_id, role, shop_name FROM auth_memberships(:user_id)")
 
 
 async def lookup_key_by_prefix(session: AsyncSession, prefix: str) -> KeyRecord | None:
-    row = (
-        await session.execute(
-            select(
-                ApiKey.id,
-                ApiKey.shop_id,
-                Shop.name,
-                ApiKey.name,
-                ApiKey.key_hash,
-                ApiKey.scopes,
-                ApiKey.expires_at,
-                ApiKey.revoked_at,
-            )
-            .join(Shop, Shop.id == ApiKey.shop_id)
-            .where(ApiKey.prefix == prefix)
-            .execution_options(unscoped=True)
-        )
-    ).one_or_none()
+    row = (await session.execute(_KEY_BY_PREFIX, {"prefix": prefix})).one_or_none()
     return KeyRecord(*row) if row is not None else None
 
 
 async def lookup_touch_key(session: AsyncSession, key_id: uuid.UUID) -> None:
-    """Record use; the WHERE keeps it to one write a minute even across processes."""
-    await session.execute(
-        update(ApiKey)
-        .where(
-            ApiKey.id == key_id,
-            (ApiKey.last_used_at.is_(None))
-            | (ApiKey.last_used_at < utcnow() - timedelta(minutes=1)),
-        )
-        .values(last_used_at=utcnow())
-        .execution_options(unscoped=True, synchronize_session=False)
-    )
+    """Record use; the function writes at most once a minute per key, across processes."""
+    await session.execute(_TOUCH_KEY, {"key_id": key_id})
 
 
 async def lookup_session(session: AsyncSession, token: str) -> tuple[uuid.UUID, datetime] | None:
     """The user and expiry of a NextAuth database-strategy session."""
-    row = (
-        await session.execute(
-            select(AuthSession.user_id, AuthSession.expires).where(
-                AuthSession.session_token == token
-            )
-        )
-    ).one_or_none()
+    row = (await session.execute(_SESSION, {"token": token})).one_or_none()
     return (row.user_id, row.expires) if row is not None else None
 
 
 async def lookup_user(session: AsyncSession, subject: str) -> UserRecord | None:
     """A user by our id, or by NextAuth's own id (a JWT ``sub`` that is not one of ours)."""
     try:
-        condition = User.id == uuid.UUID(subject)
+        by_id, external = uuid.UUID(subject), None
     except ValueError:
-        condition = User.external_id == subject
-    row = (
-        await session.execute(select(User.id, User.email, User.disabled_at).where(condition))
-    ).one_or_none()
+        by_id, external = None, subject
+    row = (await session.execute(_USER, {"id": by_id, "external_id": external})).one_or_none()
     return UserRecord(*row) if row is not None else None
 
 
 async def lookup_memberships(session: AsyncSession, user_id: uuid.UUID) -> list[MembershipRecord]:
-    rows = await session.execute(
-        select(ShopMember.shop_id, ShopMember.role, Shop.name)
-        .join(Shop, Shop.id == ShopMember.shop_id)
-        .where(ShopMember.user_id == user_id)
-    )
+    rows = await session.execute(_MEMBERSHIPS, {"user_id": user_id})
     return [MembershipRecord(*row) for row in rows.all()]
 
 
@@ -175,9 +148,7 @@ async def operator_insert_user(session: AsyncSession, *, email: str, name: str |
 
 async def operator_key_shop(session: AsyncSession, key_id: uuid.UUID) -> uuid.UUID | None:
     """The shop a key belongs to (``keys revoke KEY_ID`` names no shop)."""
-    return await session.scalar(
-        select(ApiKey.shop_id).where(ApiKey.id == key_id).execution_options(unscoped=True)
-    )
+    return await session.scalar(select(ApiKey.shop_id).where(ApiKey.id == key_id))
 
 
 async def operator_insert_session(

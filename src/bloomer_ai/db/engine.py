@@ -1,9 +1,14 @@
-"""Engine creation: the one place that turns settings into a database connection."""
+"""Engines: the one place that turns settings into database connections.
+
+A ``DatabaseTarget`` names two connections: the service's own role (``url``: requests,
+jobs, the change feed) and the tables' owner (``owner_url``: migrations and operator
+commands). On a server they are DATABASE_URL and MIGRATION_DATABASE_URL (the same when
+the latter is unset); on the embedded default, the embedded superuser and DB_APP_ROLE.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -11,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bloomer_ai.config import DatabaseSettings
 from bloomer_ai.db.embedded import start_embedded_postgres
-from bloomer_ai.kit.database_urls import describe_url, normalise_database_url
+from bloomer_ai.kit.database_urls import connect_arguments, describe_url, normalise_database_url
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -22,6 +27,12 @@ class DatabaseUnavailable(RuntimeError):
 class DatabaseTarget:
     url: URL
     embedded: bool
+    owner_url: URL | None = None
+    """None: the owner is the service's own role (a single-role set-up)."""
+
+    @property
+    def operator_url(self) -> URL:
+        return self.owner_url or self.url
 
     @property
     def description(self) -> str:
@@ -30,22 +41,22 @@ class DatabaseTarget:
 
 
 def resolve_database(settings: DatabaseSettings) -> DatabaseTarget:
-    """DATABASE_URL when set, else the embedded server of the data folder (started on demand)."""
+    """DATABASE_URL when set, else the embedded server of the data folder (started on
+    demand, its app role created when missing)."""
     if settings.database_url:
-        return DatabaseTarget(normalise_database_url(settings.database_url), embedded=False)
-    return DatabaseTarget(start_embedded_postgres(settings.pgdata_dir), embedded=True)
+        owner = settings.migration_database_url
+        return DatabaseTarget(
+            normalise_database_url(settings.database_url),
+            embedded=False,
+            owner_url=normalise_database_url(owner) if owner else None,
+        )
+    superuser = start_embedded_postgres(settings.pgdata_dir)
+    from bloomer_ai.db.roles import ensure_login_role
 
-
-def connect_arguments(url: URL) -> dict[str, Any]:
-    """psycopg's arguments for a connection of our own (outside the engine's pool)."""
-    host = url.host or url.query.get("host")  # the embedded server's socket folder
-    return {
-        "host": host if isinstance(host, str) else None,
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-    }
+    ensure_login_role(superuser, settings.db_app_role)
+    return DatabaseTarget(
+        superuser.set(username=settings.db_app_role), embedded=True, owner_url=superuser
+    )
 
 
 def check_connection(target: DatabaseTarget, timeout_seconds: int = 5) -> None:
@@ -63,9 +74,12 @@ def check_connection(target: DatabaseTarget, timeout_seconds: int = 5) -> None:
         raise DatabaseUnavailable(f"cannot connect to {target.description}: {reason}") from None
 
 
-def create_engine(target: DatabaseTarget, settings: DatabaseSettings) -> AsyncEngine:
+def create_engine(
+    target: DatabaseTarget, settings: DatabaseSettings, *, as_owner: bool = False
+) -> AsyncEngine:
+    """The service's pool (``as_owner``: the owner's, for operator commands)."""
     return create_async_engine(
-        target.url,
+        target.operator_url if as_owner else target.url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,

@@ -1,4 +1,9 @@
-"""Alembic, driven from code: ``bloomer-ai db upgrade``, ``serve`` and the tests use it."""
+"""Alembic, driven from code: ``bloomer-ai db upgrade``, ``serve`` and the tests use it.
+
+Migrations run on the owner's connection and grant the service's role (DB_APP_ROLE)
+what it needs; the grants are applied again after every upgrade, so a role created after
+the schema still gets them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
+
+from bloomer_ai.db.roles import grant_app_role
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -26,23 +33,27 @@ def alembic_config(url: URL | None = None) -> Config:
     return config
 
 
-def _run(url: URL, action: str, revision: str) -> None:
+def _run(url: URL, action: str, revision: str, app_role: str | None) -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
+            config.attributes["app_role"] = app_role
             getattr(command, action)(config, revision)
+            if action == "upgrade" and app_role:
+                grant_app_role(connection, app_role)
     finally:
         engine.dispose()
 
 
-def upgrade(url: URL, revision: str = "head") -> None:
-    _run(url, "upgrade", revision)
+def upgrade(url: URL, revision: str = "head", *, app_role: str | None = None) -> None:
+    """Upgrade as the tables' owner (``url``), granting ``app_role`` its rights."""
+    _run(url, "upgrade", revision, app_role)
 
 
-def downgrade(url: URL, revision: str) -> None:
-    _run(url, "downgrade", revision)
+def downgrade(url: URL, revision: str, *, app_role: str | None = None) -> None:
+    _run(url, "downgrade", revision, app_role)
 
 
 def schema_revisions(url: URL) -> tuple[str | None, str]:

@@ -1,38 +1,71 @@
-"""Session factories and units of work outside a request (jobs, auth look-ups, the CLI)."""
+"""Session factories and units of work outside a request (jobs, auth look-ups, the CLI).
+
+Two kinds of session, by the connection they run on:
+
+* ``TenantSession`` (the service's role): every transaction it begins first sets
+  ``app.shop_id`` to the bound shop (``''`` when none), transaction-local, so row-level
+  security sees only that shop and nothing outlives the transaction on a pooled
+  connection (or behind a transaction-mode pooler).
+* ``OperatorSession`` (the tables' owner: CLI, demo seeder): acts across shops.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
-from bloomer_ai.db import tenancy  # noqa: F401 - registers the tenancy hooks
-from bloomer_ai.db.tenancy import UNSCOPED_OPTION, bind_shop
+from bloomer_ai.db.tenancy import OperatorSession, bind_shop, bound_shop_id
+
+SET_SHOP = text("SELECT set_config('app.shop_id', :shop_id, true)")
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class TenantSession(Session):
+    """A session of the service's own role: its transactions run for the bound shop."""
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_shop_for_the_transaction(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    # Always set, '' when no shop is bound: a value left by an earlier transaction on the
+    # same connection (a released savepoint keeps it) must never be read as this one's.
+    shop_id = bound_shop_id(session)
+    connection.execute(SET_SHOP, {"shop_id": str(shop_id) if shop_id is not None else ""})
+
+
+def make_session_factory(
+    bind: Any, *, session_class: type[Session] = TenantSession, **options: Any
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the service (``TenantSession``) on ``bind``, an engine or a connection."""
+    return async_sessionmaker(
+        bind,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=session_class,
+        **options,
+    )
+
+
+def make_operator_session_factory(bind: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the owner's connection, for operator commands."""
+    return make_session_factory(bind, session_class=OperatorSession)
 
 
 @asynccontextmanager
 async def unit_of_work(
-    factory: async_sessionmaker[AsyncSession],
-    *,
-    shop_id: uuid.UUID | None = None,
-    unscoped: bool = False,
+    factory: async_sessionmaker[AsyncSession], *, shop_id: uuid.UUID | None = None
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction: committed when the block ends cleanly, rolled back otherwise.
-
-    ``unscoped=True`` is for operator commands that act across shops on purpose.
-    """
+    """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with factory() as session:
         if shop_id is not None:
             bind_shop(session.sync_session, shop_id)
-        if unscoped:
-            session.sync_session.info[UNSCOPED_OPTION] = True
         try:
             yield session
             await session.commit()

@@ -1,11 +1,17 @@
-"""Shop scoping that fails closed.
+"""Shop scoping in the ORM: the early, readable error in front of row-level security.
 
-Every ORM statement runs through ``do_orm_execute``. With a shop bound to the session
-(``bind_shop``), statements get ``with_loader_criteria(ShopScoped, shop_id == bound)``,
-joins and relationship loads included. With none bound, a statement touching a shop-owned
-table raises, unless it was marked ``execution_options(unscoped=True)`` (a named
-``unscoped_…`` repository method, with a comment saying why). New shop-owned rows are
-checked at flush time: they must belong to the bound shop.
+PostgreSQL enforces shop isolation (row-level security on every shop-owned table, the
+shop set per transaction by ``TenantSession``; migration ``0006``). This hook makes the
+mistakes readable before the database refuses them:
+
+* Every ORM statement runs through ``do_orm_execute``. With a shop bound to the session
+  (``bind_shop``), statements get ``with_loader_criteria(ShopScoped, shop_id == bound)``,
+  joins and relationship loads included. With none bound, a statement touching a
+  shop-owned table raises ``TenancyViolation`` — unless the session is an
+  ``OperatorSession`` (the owner's connection: CLI, demo seeder, migrations), the one
+  place that acts across shops on purpose.
+* New and changed shop-owned rows are checked at flush time: they must belong to the
+  bound shop (a new row without one gets it).
 """
 
 from __future__ import annotations
@@ -22,23 +28,38 @@ from sqlalchemy.sql.util import find_tables
 from bloomer_ai.models.base import Base, ShopScoped
 
 SHOP_ID_KEY = "bloomer_shop_id"
-UNSCOPED_OPTION = "unscoped"
 
 
 class TenancyViolation(RuntimeError):
     """A query or write that would cross shops or ignore scoping: a bug, never user error."""
 
 
+class OperatorSession(Session):
+    """A session on the owner's connection (operator commands, the demo seeder): it may
+    act across shops, and row-level security lets its role (the tables' owner) do so."""
+
+
 def bind_shop(session: Session, shop_id: uuid.UUID) -> None:
     bound = session.info.get(SHOP_ID_KEY)
     if bound is not None and bound != shop_id:
         raise TenancyViolation("session is already bound to another shop")
+    if bound is None and session.in_transaction() and not isinstance(session, OperatorSession):
+        # The shop is set in the database when a transaction begins: bind first.
+        raise TenancyViolation("bind the shop before the session's first statement")
     session.info[SHOP_ID_KEY] = shop_id
 
 
 def bound_shop_id(session: Session) -> uuid.UUID | None:
     value = session.info.get(SHOP_ID_KEY)
     return value if isinstance(value, uuid.UUID) else None
+
+
+def _scoped_tables() -> set[Any]:
+    return {
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if mapper.class_ is not None and issubclass(mapper.class_, ShopScoped)
+    }
 
 
 def _touches_shop_scoped(state: ORMExecuteState) -> bool:
@@ -48,11 +69,6 @@ def _touches_shop_scoped(state: ORMExecuteState) -> bool:
     ):
         return True
     # all_mappers holds only the top-level entities: look into joins, subqueries and CTEs too.
-    scoped_tables = {
-        mapper.local_table
-        for mapper in Base.registry.mappers
-        if mapper.class_ is not None and issubclass(mapper.class_, ShopScoped)
-    }
     tables = find_tables(
         cast(ClauseElement, state.statement),
         check_columns=True,
@@ -61,16 +77,16 @@ def _touches_shop_scoped(state: ORMExecuteState) -> bool:
         include_selects=True,
         include_crud=True,
     )
-    return any(table in scoped_tables for table in tables)
+    scoped = _scoped_tables()
+    return any(table in scoped for table in tables)
 
 
-def _inserted_shop_ids(state: ORMExecuteState) -> list[Any]:
-    """The shop_id of every row an ORM-enabled INSERT writes (MISSING when absent)."""
-    found: list[Any] = []
-    values = getattr(state.statement, "_values", None) or {}
-    for column, value in values.items():
-        if getattr(column, "key", column) == "shop_id":
-            found.append(getattr(value, "value", value))
+def _check_insert(state: ORMExecuteState) -> None:
+    if isinstance(state.session, OperatorSession) or not _touches_shop_scoped(state):
+        return
+    shop_id = bound_shop_id(state.session)
+    if shop_id is None:
+        raise TenancyViolation("insert into a shop-owned table without a bound shop")
     parameters = state.parameters
     rows: list[Mapping[str, Any]] = (
         list(parameters)
@@ -79,27 +95,9 @@ def _inserted_shop_ids(state: ORMExecuteState) -> list[Any]:
         if isinstance(parameters, Mapping) and parameters
         else []
     )
-    for row in rows:
-        found.append(row.get("shop_id", _MISSING))
-    if not found:
-        found.append(_MISSING)
-    return found
-
-
-_MISSING = object()
-
-
-def _check_insert(state: ORMExecuteState) -> None:
-    if state.execution_options.get(UNSCOPED_OPTION, False):
-        return
-    if not _touches_shop_scoped(state):
-        return
-    shop_id = bound_shop_id(state.session)
-    if shop_id is None:
-        if state.session.info.get(UNSCOPED_OPTION):
-            return
-        raise TenancyViolation("insert into a shop-owned table without a bound shop")
-    if any(value != shop_id for value in _inserted_shop_ids(state)):
+    # Rows given as parameters are checked here; values written into the statement are
+    # checked by the database (the row-level security policy's WITH CHECK).
+    if any("shop_id" in row and row["shop_id"] != shop_id for row in rows):
         raise TenancyViolation("insert of a row belonging to another shop")
 
 
@@ -110,16 +108,14 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.execution_options.get(UNSCOPED_OPTION, False):
-        return
-    if state.session.info.get(UNSCOPED_OPTION) and bound_shop_id(state.session) is None:
-        return  # an operator or job session that acts across shops on purpose
     shop_id = bound_shop_id(state.session)
     if shop_id is None:
+        if isinstance(state.session, OperatorSession):
+            return  # an operator session that acts across shops on purpose
         if _touches_shop_scoped(state):
             raise TenancyViolation(
                 "query of a shop-owned table without a bound shop; bind the request's shop "
-                "or use a named unscoped_ repository method"
+                "(lookups before a shop is known go through the auth_… functions)"
             )
         return
     state.statement = state.statement.options(
@@ -141,7 +137,7 @@ def _check_new_rows_belong_to_bound_shop(
         if not isinstance(obj, ShopScoped):
             continue
         if shop_id is None:
-            if not session.info.get(UNSCOPED_OPTION):
+            if not isinstance(session, OperatorSession):
                 raise TenancyViolation("write of a shop-owned row without a bound shop")
             continue
         if obj.shop_id is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -38,3 +40,15 @@ def describe_url(url: URL) -> str:
 def libpq_url(url: URL) -> str:
     """A plain libpq connection string (for psycopg and procrastinate)."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def connect_arguments(url: URL) -> dict[str, Any]:
+    """psycopg's arguments for a connection of our own (outside an engine's pool)."""
+    host = url.host or url.query.get("host")  # the embedded server's socket folder
+    return {
+        "host": host if isinstance(host, str) else None,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }

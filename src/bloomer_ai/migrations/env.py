@@ -31,11 +31,14 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
+        # The plain `alembic` command: the owner's connection from the settings.
         from bloomer_ai.config import get_settings
         from bloomer_ai.db.engine import resolve_database
         from bloomer_ai.kit.database_urls import libpq_url
 
-        url = libpq_url(resolve_database(get_settings().db).url).replace(
+        settings = get_settings().db
+        config.attributes.setdefault("app_role", settings.db_app_role)
+        url = libpq_url(resolve_database(settings).operator_url).replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
     engine = create_engine(url, poolclass=pool.NullPool)
