@@ -14,9 +14,11 @@ import structlog
 from fastapi import APIRouter, Request
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from bloomer_ai.logging import REDACTED, configure_logging, redact
 from bloomer_ai.web.routes import JsonRoute
+from bloomer_ai.web.unit_of_work import ShopSession as DbSession
 
 PHONE_E164 = "+31612345678"
 PHONE_LOCAL = "06 1234 5678"
@@ -305,3 +307,113 @@ def test_redact_keeps_ids_numbers_and_addresses() -> None:
 def test_redact_masks_common_phone_spellings(phone: str) -> None:
     event = run_redact(event=f"call from {phone} received")
     assert event["event"] == "call from [PHONE] received"
+
+
+# --- what an unhandled error writes (issue: secrets in development logs) -------------------
+
+LOCAL_SECRET = "plain-local-value-7f3a9c"  # matches no redaction pattern: only locals hold it
+API_KEY = "blm_abcdefghjk_" + "S" * 43
+PHONE_IN_REQUEST = "+31 6 9876 5432"
+
+
+def failing_router() -> APIRouter:
+    router = APIRouter(prefix="/test-fail", route_class=JsonRoute)
+
+    @router.get("/boom")
+    async def boom(request: Request) -> dict[str, str]:
+        secret_local = LOCAL_SECRET  # a local variable a rich traceback would print
+        authorization = request.headers["authorization"]
+        phone = request.query_params["phone"]
+        raise RuntimeError(f"could not call {phone} with {authorization} ({len(secret_local)})")
+
+    @router.get("/bad-value")
+    async def bad_value(session: DbSession) -> dict[str, str]:
+        # PostgreSQL quotes the value it refuses in its message; SQLAlchemy adds parameters.
+        await session.execute(text("select cast(:value as integer)"), {"value": LOCAL_SECRET})
+        return {"unreachable": "yes"}
+
+    return router
+
+
+@pytest.fixture
+async def failing_client(app: Any) -> AsyncIterator[AsyncClient]:
+    app.include_router(failing_router())
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "console"])
+async def test_an_unhandled_error_logs_no_key_phone_or_local_variable(
+    failing_client: AsyncClient, json_output: bool
+) -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=json_output, stream=stream)
+    response = await failing_client.get(
+        "/test-fail/boom",
+        params={"phone": PHONE_IN_REQUEST},
+        headers={"Authorization": f"Bearer {API_KEY}", "X-API-Key": API_KEY},
+    )
+    assert response.status_code == 500
+    output = stream.getvalue()
+    assert "unhandled_error" in output and "RuntimeError" in output
+    assert "Traceback (most recent call last)" in output  # the error is still traceable
+    assert API_KEY not in output and API_KEY[4:14] not in output
+    assert "9876" not in output
+    assert LOCAL_SECRET not in output
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "console"])
+async def test_a_database_error_logs_no_statement_parameter_or_quoted_value(
+    failing_client: AsyncClient, json_output: bool
+) -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=json_output, stream=stream)
+    response = await failing_client.get("/test-fail/bad-value")
+    assert response.status_code == 500
+    output = stream.getvalue()
+    assert "InvalidTextRepresentation" in output and "sqlstate=22P02" in output
+    assert LOCAL_SECRET not in output
+    assert "[parameters:" not in output
+
+
+def test_a_traceback_is_plain_and_keeps_the_chain() -> None:
+    from bloomer_ai.logging import format_exception
+
+    def inner(secret: str) -> None:
+        raise KeyError("inner")
+
+    try:
+        try:
+            inner(LOCAL_SECRET)
+        except KeyError as exc:
+            raise ValueError("outer") from exc
+    except ValueError as exc:
+        text_ = format_exception(exc)
+    assert text_.index("KeyError") < text_.index("direct cause") < text_.index("ValueError: outer")
+    assert "raise KeyError" in text_  # the frame's code line
+    assert LOCAL_SECRET not in text_
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "console"])
+def test_the_servers_own_traceback_carries_no_local_variable(json_output: bool) -> None:
+    """uvicorn logs an exception that escaped the app through the standard library logger,
+    with exc_info: the path where a rich traceback would print every frame's locals."""
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=json_output, stream=stream)
+
+    def handler(headers: dict[str, str]) -> None:
+        secret_local = LOCAL_SECRET
+        raise RuntimeError(f"failed for {headers['authorization']} ({len(secret_local)})")
+
+    try:
+        handler({"authorization": f"Bearer {API_KEY}", "x-caller": PHONE_IN_REQUEST})
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    output = stream.getvalue()
+    assert "Exception in ASGI application" in output and "RuntimeError" in output
+    assert LOCAL_SECRET not in output
+    assert API_KEY not in output and "9876" not in output

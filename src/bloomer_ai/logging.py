@@ -1,8 +1,15 @@
-"""structlog set-up and the redaction step.
+"""structlog set-up and the redaction steps.
 
-Every event passes ``redact`` last before rendering: phone numbers, e-mail addresses,
-bearer tokens, API keys, JWTs and values of secret-named keys are masked wherever they
-appear, nested structures included.
+* Exceptions are written as plain tracebacks: file, line and code of each frame, never
+  the frames' local variables (which hold request headers, keys and personal data); the
+  message of a database error is replaced by its SQLSTATE and the names of the
+  constraint, table and column (PostgreSQL quotes the offending value in it), and
+  SQLAlchemy is told to hide statement parameters (``db.engine``).
+* ``redact`` masks values of secret- and personal-named keys, and patterns (phone
+  numbers, e-mail addresses, bearer tokens, API keys, JWTs, webhook secrets) in every
+  other value, nested structures included.
+* The rendered line is redacted once more as text, so whatever a renderer adds is covered
+  too: what is finally written is what is redacted.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+import traceback
+from collections.abc import Callable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -92,6 +100,100 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+# --- exceptions ---------------------------------------------------------------------------------
+
+
+def _database_error_summary(exc: BaseException) -> str | None:
+    """A database error without its message (which may quote a value): SQLSTATE and the
+    names of what it is about. None for anything else."""
+    driver = getattr(exc, "orig", None) if _is_sqlalchemy_dbapi_error(exc) else exc
+    if driver is None or not _is_driver_error(driver):
+        return None
+    diag = getattr(driver, "diag", None)
+    parts = [f"sqlstate={getattr(driver, 'sqlstate', None) or 'unknown'}"]
+    for name in ("constraint_name", "table_name", "column_name"):
+        value = getattr(diag, name, None)
+        if value:
+            parts.append(f"{name.removesuffix('_name')}={value}")
+    return f"{type(driver).__name__} ({', '.join(parts)})"
+
+
+def _is_sqlalchemy_dbapi_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError)
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.Error)
+
+
+def format_exception(exc: BaseException) -> str:
+    """A plain traceback of ``exc`` and its causes, without local variables; database
+    errors summarised (``_database_error_summary``)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    chain: list[tuple[BaseException, str | None]] = []
+    current: BaseException | None = exc
+    link: str | None = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "The above exception was the direct cause:"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "During handling of the above exception:"
+        else:
+            current = None
+    # Collected newest first; written oldest first, as Python writes them, each link
+    # (how an exception led to the next) between the two.
+    for error, link_text in reversed(chain):
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(error.__traceback__))
+        summary = _database_error_summary(error)
+        if summary is not None:
+            lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {summary}\n")
+        else:
+            lines.extend(traceback.format_exception_only(type(error), error))
+        if link_text is not None:
+            lines.append(f"\n{link_text}\n\n")
+    return "".join(lines).rstrip("\n")
+
+
+def format_exc_info(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog's ``format_exc_info``, with ``format_exception``'s plain traceback."""
+    exc_info = event.pop("exc_info", None)
+    if not exc_info:
+        return event
+    if isinstance(exc_info, BaseException):
+        error: BaseException | None = exc_info
+    elif isinstance(exc_info, tuple):
+        error = exc_info[1]
+    else:
+        error = sys.exc_info()[1]
+    if error is not None:
+        event["exception"] = format_exception(error)
+    return event
+
+
+# --- the last step -------------------------------------------------------------------------------
+
+
+class RedactedRenderer:
+    """Renders with ``renderer``, then redacts the text that will be written."""
+
+    def __init__(self, renderer: Callable[..., Any]) -> None:
+        self.renderer = renderer
+
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
+        rendered = self.renderer(logger, method, event)
+        return redact_text(rendered if isinstance(rendered, str) else str(rendered))
+
+
 def configure_logging(
     *, level: str = "INFO", json_output: bool = False, stream: TextIO | None = None
 ) -> None:
@@ -99,13 +201,15 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
+        format_exc_info,
         redact,
     ]
-    renderer: Any = (
+    renderer = RedactedRenderer(
         structlog.processors.JSONRenderer()
         if json_output
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*processors, renderer],
@@ -122,6 +226,7 @@ def configure_logging(
                 structlog.stdlib.add_logger_name,
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
+                format_exc_info,
                 redact,
             ],
         )

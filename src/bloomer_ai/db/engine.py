@@ -83,6 +83,8 @@ def create_engine(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
+        # Statement parameters are user content: never in an exception's text (or a log).
+        hide_parameters=True,
         connect_args={
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
             "connect_timeout": 5,
