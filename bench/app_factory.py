@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from bloomer_ai.config import load_settings
 from bloomer_ai.db.engine import resolve_database
-from bloomer_ai.logging import configure_logging
 from bloomer_ai.main import create_app
 from bloomer_ai.models import Shop
 from bloomer_ai.shops.errors import ShopNotFound
@@ -41,8 +40,6 @@ async def read_shop(shop_id: uuid.UUID, request: Request, session: DbSession) ->
 
 def create_bench_app() -> FastAPI:
     settings = load_settings()
-    # As `bloomer-ai serve` does: without it structlog would print every access line.
-    configure_logging(level=settings.server.log_level, json_output=False)
     if not settings.db.database_url:
         raise SystemExit("bench: DATABASE_URL must name the bench database")
     app = create_app(settings, database=resolve_database(settings.db))

@@ -69,7 +69,7 @@ def _ensure_roles(server: URL) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[URL]:
+def postgres_server() -> Iterator[URL]:
     server, folder = _server_url()
     try:
         yield server
@@ -79,43 +79,43 @@ def server_url() -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
-def database_target(server_url: URL) -> Iterator[DatabaseTarget]:
+def database_target(postgres_server: URL) -> Iterator[DatabaseTarget]:
     """The run's database: ``url`` the app role's, ``owner_url`` the owner's."""
     name = f"bloomer_test_{secrets.token_hex(6)}"
-    _ensure_roles(server_url)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+    _ensure_roles(postgres_server)
+    with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
         admin.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(
                 sql.Identifier(name), sql.Identifier(OWNER_ROLE)
             )
         )
-    owner = server_url.set(database=name, username=OWNER_ROLE, password=None)
+    owner = postgres_server.set(database=name, username=OWNER_ROLE, password=None)
     try:
         migrate.upgrade(owner, app_role=APP_ROLE)
         yield DatabaseTarget(owner.set(username=APP_ROLE), embedded=False, owner_url=owner)
     finally:
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+        with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
 
 @pytest.fixture
-def empty_database(server_url: URL) -> Iterator[URL]:
+def empty_database(postgres_server: URL) -> Iterator[URL]:
     """An empty database of its own (owned by the owner role; its URL is the owner's),
     dropped afterwards."""
     name = f"bloomer_empty_{secrets.token_hex(6)}"
-    _ensure_roles(server_url)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+    _ensure_roles(postgres_server)
+    with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
         admin.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(
                 sql.Identifier(name), sql.Identifier(OWNER_ROLE)
             )
         )
     try:
-        yield server_url.set(database=name, username=OWNER_ROLE, password=None)
+        yield postgres_server.set(database=name, username=OWNER_ROLE, password=None)
     finally:
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as admin:
+        with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )

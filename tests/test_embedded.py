@@ -240,3 +240,49 @@ def test_a_command_joins_the_server_of_a_running_serve(folders: tuple[Path, Path
         if serve.poll() is None:
             serve.kill()
             serve.wait(timeout=10)
+
+
+def test_a_postgres_that_dies_is_restarted_and_stops_with_the_service(
+    folders: tuple[Path, Path],
+) -> None:
+    _, b = folders
+    port = free_port()
+    log_path = b.parent / f"serve-restart-{port}.log"
+    with log_path.open("w") as log:
+        serve = subprocess.Popen(
+            [str(BLOOMER_AI), "serve", "--port", str(port)],
+            cwd=b.parent,
+            env=embedded_env(b),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def readyz() -> int:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+        except httpx.HTTPError:
+            return 0
+
+    try:
+        assert wait_until(lambda: serve.poll() is not None or readyz() == 200, 30)
+        assert serve.poll() is None, log_path.read_text()
+        first = postmaster_pid(b)
+        assert first is not None and alive(first)
+
+        os.kill(first, signal.SIGKILL)  # the database dies under the service
+        assert wait_until(lambda: not alive(first), 10)
+        assert wait_until(lambda: readyz() == 503, 10)  # noticed, in the error shape
+
+        assert wait_until(lambda: readyz() == 200, 60), log_path.read_text()
+        second = postmaster_pid(b)
+        assert second is not None and second != first and alive(second)
+        assert "embedded_postgres_restarted" in log_path.read_text()
+
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0, log_path.read_text()
+        # The restarted postmaster went with the service: nothing left behind.
+        assert wait_until(lambda: not alive(second), 15)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait(timeout=10)

@@ -23,6 +23,7 @@ from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.errors import NotFound
 from bloomer_ai.main import create_app
 from bloomer_ai.web.routes import JsonRoute
+from conftest import make_settings
 
 BLOOMER_AI = Path(sys.executable).parent / "bloomer-ai"
 
@@ -189,3 +190,48 @@ def test_the_database_url_in_this_module_is_unreachable() -> None:
     with socket.socket() as sock:
         sock.settimeout(2)
         assert sock.connect_ex(("127.0.0.1", 1)) != 0
+
+
+# --- the database goes away and comes back --------------------------------------------------
+
+
+async def test_api_routes_answer_503_while_the_database_is_away_and_recover(
+    database_target, engine
+) -> None:
+    from support.committed import committed_shop
+    from support.proxy import CuttableProxy
+
+    proxy = CuttableProxy(database_target.url)
+    await proxy.open()
+    through_proxy = DatabaseTarget(
+        proxy.url(database_target.url), embedded=False, owner_url=database_target.owner_url
+    )
+    async with committed_shop(engine, name="Outage") as (_shop, secret):
+        app = create_app(make_settings(database_target.operator_url), database=through_proxy)
+        headers = {"Authorization": f"Bearer {secret}"}
+        # raise_app_exceptions (the default): a 503 must be an answer, not an escaped error
+        # that would make the server drop the client's connection.
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+        ):
+            assert (await client.get("/api/ai/orders", headers=headers)).status_code == 200
+            await proxy.cut()
+            for path in ("/api/ai/orders", "/api/ai/shop", "/readyz"):
+                response = await client.get(path, headers=headers)
+                assert response.status_code == 503, (path, response.text)
+                body = response.json()
+                assert body["error"]["code"] == "service_unavailable"
+                assert response.headers.get("x-request-id")
+                if path != "/readyz":
+                    assert int(response.headers["retry-after"]) > 0
+            # An uncached credential needs the database too: 503, not 401 or 500.
+            stranger = {"Authorization": "Bearer blm_abcdefghjk_" + "x" * 43}
+            assert (await client.get("/api/ai/me", headers=stranger)).status_code == 503
+            await proxy.open()
+            recovered = [
+                (await client.get("/api/ai/orders", headers=headers)).status_code for _ in range(3)
+            ]
+            assert recovered[-1] == 200, recovered
+            assert set(recovered) <= {200, 503}
+        await proxy.cut()

@@ -62,10 +62,7 @@ def _settings() -> Settings:
         settings = load_settings()
     except ConfigurationError as exc:
         fail(str(exc), 2)
-    json_logs = settings.server.log_format == "json" or (
-        settings.server.log_format == "auto" and settings.is_production
-    )
-    configure_logging(level=settings.server.log_level, json_output=json_logs)
+    configure_logging(level=settings.server.log_level, json_output=settings.server.json_logs)
     return settings
 
 

@@ -203,6 +203,13 @@ class ServerSettings(BaseSettings):
     # on every request whether one was configured.
     otel_enabled: bool = False
 
+    @property
+    def json_logs(self) -> bool:
+        """``auto``: JSON in production, readable lines elsewhere."""
+        if self.log_format == "auto":
+            return self.environment is Environment.PRODUCTION
+        return self.log_format == "json"
+
     @field_validator("environment", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

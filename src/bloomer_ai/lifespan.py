@@ -6,6 +6,8 @@ domain (``RuleSets``, ``Runner``, ``AuthenticatorDep``), never by reading ``app.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bloomer_ai.agent.providers import provider_from_settings
 from bloomer_ai.auth.authenticator import AUTH_CHANNEL, Authenticator
 from bloomer_ai.config import Settings
+from bloomer_ai.db.embedded import EmbeddedSupervisor
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.notifications import ChangeFeed
 from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
@@ -61,11 +64,20 @@ async def open_resources(
     # in every process (PRINCIPAL_CACHE_SECONDS bounds it while the feed is down).
     feed.subscribe(AUTH_CHANNEL, authenticator.note_change)
     feed.start()
+    supervisor = (
+        asyncio.create_task(EmbeddedSupervisor(target.pgdata).watch(), name="embedded-postgres")
+        if target.pgdata is not None
+        else None
+    )
     warn_about_process_local_limits(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await feed.stop()
         await state.ai_provider.aclose()
         await engine.dispose()

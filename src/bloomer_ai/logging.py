@@ -234,6 +234,12 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # uvicorn's own logging config (applied by `uvicorn …` before the app exists) gives its
+    # loggers handlers of their own that print unredacted: everything goes through ours.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        server_logger = logging.getLogger(name)
+        server_logger.handlers.clear()
+        server_logger.propagate = True
     for noisy in (
         "uvicorn.access",
         "httpx",

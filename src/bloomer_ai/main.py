@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bloomer_ai import __version__
 from bloomer_ai.config import Settings, get_settings
 from bloomer_ai.db.engine import DatabaseTarget
+from bloomer_ai.logging import configure_logging
 from bloomer_ai.web.errors import install_exception_handlers
 from bloomer_ai.web.middleware import RequestContextMiddleware
 from bloomer_ai.web.routes import JsonRoute
@@ -57,6 +58,9 @@ def create_app(
     """The application. ``database`` defaults to the settings' (or the embedded server);
     ``session_factory`` replaces the engine's sessions (tests join their own transaction)."""
     settings = settings or get_settings()
+    # Here, not only in the CLI: `uvicorn --factory bloomer_ai.main:create_app` must write
+    # redacted logs too.
+    configure_logging(level=settings.server.log_level, json_output=settings.server.json_logs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:

@@ -93,7 +93,7 @@ async def fake_lilli(request: Request) -> Response:
 def lilli_url() -> Iterator[str]:
     app = Starlette(routes=[Route("/{scenario}/v1/chat", fake_lilli, methods=["POST"])])
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", log_config=None,
         timeout_graceful_shutdown=1,
     )  # fmt: skip
     server = uvicorn.Server(config)

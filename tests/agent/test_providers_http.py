@@ -169,6 +169,7 @@ def server_url() -> Iterator[str]:
         host="127.0.0.1",
         port=0,
         log_level="warning",
+        log_config=None,  # uvicorn would otherwise take over the process's logging
         lifespan="off",
         timeout_graceful_shutdown=2,
     )

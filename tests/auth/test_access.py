@@ -463,3 +463,92 @@ async def test_warm_requests_make_no_database_round_trip(client, world, tokens, 
         finally:
             event.remove(sync_connection, "before_cursor_execute", record)
     assert statements == []
+
+
+# --- shop selectors: X-Shop-Id, ?shopId=, "shopId" in a body ---------------------------------
+
+
+async def _key_of(db, shop) -> dict[str, str]:
+    _, secret = await issue_key(db, shop)
+    return key_headers(secret)
+
+
+@pytest.mark.parametrize("which", ["existing other shop", "no such shop", "not an id"])
+@pytest.mark.parametrize("where", ["header", "query", "body"])
+async def test_a_selector_naming_another_shop_is_403_whether_or_not_it_exists(
+    client, world, db, which, where
+):
+    value = {
+        "existing other shop": str(world["other"].id),
+        "no such shop": str(uuid.uuid4()),
+        "not an id": "tulpenhuis",
+    }[which]
+    headers = await _key_of(db, world["shop"])
+    if where == "header":
+        response = await client.post(
+            "/api/ai/conversations", json={}, headers={**headers, "X-Shop-Id": value}
+        )
+    elif where == "query":
+        response = await client.post(
+            f"/api/ai/conversations?shopId={value}", json={}, headers=headers
+        )
+    else:
+        response = await client.post(
+            "/api/ai/conversations", json={"shopId": value}, headers=headers
+        )
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "forbidden_shop"
+
+
+async def test_a_session_naming_a_shop_it_is_no_member_of_is_403_whether_or_not_it_exists(
+    client, world, tokens
+):
+    headers = cookie(V4_COOKIE, tokens["owner_v4"])
+    for value in (str(world["other"].id), str(uuid.uuid4())):
+        response = await client.get("/api/ai/me", headers={**headers, "X-Shop-Id": value})
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden_shop"
+
+
+async def test_two_different_selectors_are_400(client, world, db):
+    headers = await _key_of(db, world["shop"])
+    mine, theirs = str(world["shop"].id), str(world["other"].id)
+    attempts = [
+        ("/api/ai/conversations", [("X-Shop-Id", mine), ("X-Shop-Id", theirs)], {}),
+        (f"/api/ai/conversations?shopId={theirs}&shopId={mine}", [], {}),
+        ("/api/ai/conversations", [("X-Shop-Id", mine)], {"shopId": theirs}),
+        (f"/api/ai/conversations?shopId={mine}", [], {"shopId": theirs}),
+    ]
+    for path, extra, body in attempts:
+        response = await client.post(path, json=body, headers=[*headers.items(), *extra])
+        assert response.status_code == 400, (path, extra, body, response.text)
+        assert response.json()["error"]["code"] == "conflicting_shop_selectors"
+
+
+async def test_the_same_selector_twice_is_one(client, world, db):
+    headers = await _key_of(db, world["shop"])
+    mine = str(world["shop"].id)
+    response = await client.post(
+        f"/api/ai/conversations?shopId={mine}",
+        json={"shopId": mine},
+        headers=[*headers.items(), ("X-Shop-Id", mine), ("X-Shop-Id", mine)],
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_selector_is_read_however_it_is_spelt_in_json(client, world, db):
+    headers = {**await _key_of(db, world["shop"]), "Content-Type": "application/json"}
+    escaped = b'{"sh\\u006fpId": "' + str(world["other"].id).encode() + b'"}'
+    response = await client.post("/api/ai/conversations", content=escaped, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden_shop"
+
+
+@pytest.mark.parametrize("raw_key", [b'"shop_id"', b'"shop\\u005fid"', b'"ShopId"'])
+async def test_other_spellings_of_the_selector_are_unknown_fields(client, world, db, raw_key):
+    headers = {**await _key_of(db, world["shop"]), "Content-Type": "application/json"}
+    body = b"{" + raw_key + b': "' + str(world["shop"].id).encode() + b'"}'
+    response = await client.post("/api/ai/conversations", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert details[0]["type"] == "extra_forbidden"

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from bloomer_ai.auth import repository
-from bloomer_ai.auth.errors import ForbiddenShop, NotAuthenticated, ShopRequired
+from bloomer_ai.auth.errors import (
+    ConflictingShopSelectors,
+    ForbiddenShop,
+    NotAuthenticated,
+    ShopRequired,
+)
 from bloomer_ai.auth.nextauth import (
     InvalidSessionToken,
     NextAuthDecoder,
@@ -330,23 +335,29 @@ def choose_shop(memberships: dict[uuid.UUID, tuple[Role, str]], requested: str |
 
 
 async def requested_shop_id(request: Request) -> str | None:
-    """The shop a request names: X-Shop-Id, ?shopId=, or "shopId" in a JSON body."""
-    named = header(request, b"x-shop-id")
-    if named:
-        return named.strip()
+    """The shop a request names: ``X-Shop-Id``, ``?shopId=`` or ``"shopId"`` in a JSON
+    body (however it is spelt in JSON: the body is decoded, not searched). Several
+    different values are ``400 conflicting_shop_selectors``; the same value repeated is
+    one."""
+    named = {
+        value.decode("latin-1").strip()
+        for name, value in request.scope["headers"]
+        if name == b"x-shop-id" and value.strip()
+    }
     if b"shopId" in request.scope.get("query_string", b""):
-        query = request.query_params.get("shopId")
-        if query:
-            return query.strip()
+        named.update(value.strip() for value in request.query_params.getlist("shopId") if value)
     if request.method in {"POST", "PUT", "PATCH"}:
         content_type = header(request, b"content-type") or ""
         if "json" in content_type:
             body = await request.body()
-            if b'"shopId"' in body:
+            # Decoded only when it could hold the key: as written, or with escapes.
+            if b"shopId" in body or b"\\u" in body:
                 try:
                     parsed = json.loads(body)
                 except ValueError:
-                    return None  # the route's own validation answers 422
+                    parsed = None  # the route's own validation answers 422
                 if isinstance(parsed, dict) and isinstance(parsed.get("shopId"), str):
-                    return str(parsed["shopId"])
-    return None
+                    named.add(parsed["shopId"].strip())
+    if len(named) > 1:
+        raise ConflictingShopSelectors()
+    return next(iter(named), None)

@@ -20,6 +20,11 @@ class ShopRequired(BadRequest):
     message = "You are a member of several shops; name one with X-Shop-Id or shopId."
 
 
+class ConflictingShopSelectors(BadRequest):
+    code = "conflicting_shop_selectors"
+    message = "The request names more than one shop (X-Shop-Id, shopId); name one."
+
+
 class ForbiddenShop(Forbidden):
     code = "forbidden_shop"
     message = "You are not a member of that shop."

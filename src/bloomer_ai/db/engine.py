@@ -9,6 +9,7 @@ the latter is unset); on the embedded default, the embedded superuser and DB_APP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -29,6 +30,8 @@ class DatabaseTarget:
     embedded: bool
     owner_url: URL | None = None
     """None: the owner is the service's own role (a single-role set-up)."""
+    pgdata: Path | None = None
+    """The embedded server's data folder (None on a server): the app restarts it if it dies."""
 
     @property
     def operator_url(self) -> URL:
@@ -55,7 +58,10 @@ def resolve_database(settings: DatabaseSettings) -> DatabaseTarget:
 
     ensure_login_role(superuser, settings.db_app_role)
     return DatabaseTarget(
-        superuser.set(username=settings.db_app_role), embedded=True, owner_url=superuser
+        superuser.set(username=settings.db_app_role),
+        embedded=True,
+        owner_url=superuser,
+        pgdata=settings.pgdata_dir,
     )
 
 

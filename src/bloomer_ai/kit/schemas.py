@@ -11,9 +11,13 @@ class Schema(BaseModel):
 
 
 class InputSchema(Schema):
+    """A request body: camelCase only (``shop_id`` is an unknown field, as any other),
+    unknown fields refused."""
+
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        validate_by_alias=True,
+        validate_by_name=False,
         extra="forbid",
         str_strip_whitespace=True,
     )

@@ -8,7 +8,8 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bloomer_ai.errors import (
@@ -17,6 +18,7 @@ from bloomer_ai.errors import (
     InternalError,
     MethodNotAllowed,
     RouteNotFound,
+    ServiceUnavailable,
     ValidationFailed,
     error_body,
 )
@@ -91,6 +93,22 @@ async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
     return _json(409, error_body(code, message))
 
 
+# Seconds a client is asked to wait when the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    message = "The database cannot be reached; retry shortly."
+
+
+async def handle_database_unavailable(_request: Request, exc: Exception) -> Response:
+    """The database is down, restarting or out of connections: 503 with Retry-After, an
+    ordinary response (the client's connection is kept; the next request tries again)."""
+    log.warning("database_unavailable", error_type=type(exc).__name__)
+    error = DatabaseUnavailable(headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _json(error.status_code, error.body(), error.headers)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log (through the redaction step), never to the client.
     log.error(
@@ -108,4 +126,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    # Connection refused or lost, pool exhausted, a statement cancelled by its timeout.
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, handle_database_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)

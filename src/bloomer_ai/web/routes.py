@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.types import Scope
 
 from bloomer_ai.errors import UnsupportedMediaType
+from bloomer_ai.web.input_checks import check_encoding, check_json_text, check_query_text
 from bloomer_ai.web.unit_of_work import finish_request_session
 
 
@@ -37,7 +38,8 @@ def header(request: Request, name: bytes) -> str | None:
 
 
 async def check_json_body(request: Request) -> None:
-    """A route that reads JSON: 415 when a body is there but not declared JSON.
+    """A route that reads JSON: 415 when a body is there but not UTF-8 JSON, 422 for text
+    that could not be stored (``web.input_checks``).
 
     The body is read here, before FastAPI reads it: a body over the size limit then ends
     in ``RequestContextMiddleware``'s 413 (FastAPI would answer any error while reading
@@ -45,15 +47,22 @@ async def check_json_body(request: Request) -> None:
     if request.method not in {"POST", "PUT", "PATCH"}:
         return
     body = await request.body()
-    if body and not _is_json(header(request, b"content-type") or ""):
+    if not body:
+        return
+    content_type = header(request, b"content-type") or ""
+    if not _is_json(content_type):
         raise UnsupportedMediaType()
+    check_encoding(body, content_type)
+    check_json_text(body)
 
 
 class JsonRoute(APIRoute):
     """The route class of every API router.
 
-    * Refuses bodies that are not JSON (415) on routes that read a JSON body; routes that
-      read raw bytes (signed webhooks) declare no body field and are not affected.
+    * Refuses bodies that are not UTF-8 JSON (415) on routes that read a JSON body, and
+      text no table could store (422, ``web.input_checks``) in bodies and query strings;
+      routes that read raw bytes (signed webhooks) declare no body field and check what
+      they store themselves.
     * Ends the request's unit of work after the endpoint returns and before the response is
       sent: commit on success (a failed commit raises, so it becomes an error response),
       rollback on error.
@@ -64,6 +73,7 @@ class JsonRoute(APIRoute):
         expects_body = self.body_field is not None
 
         async def route_handler(request: Request) -> Response:
+            check_query_text(request.scope["query_string"])
             if expects_body:
                 await check_json_body(request)
             try:

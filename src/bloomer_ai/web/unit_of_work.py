@@ -8,14 +8,18 @@ the database costs no round trip.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import MutableMapping
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bloomer_ai.db.tenancy import bind_shop
+
+log = structlog.get_logger("bloomer_ai.web")
 
 REQUEST_SESSION_KEY = "db_session"
 BOUND_SHOP_KEY = "bound_shop_id"
@@ -51,14 +55,24 @@ async def finish_request_session(scope: MutableMapping[str, Any], *, failed: boo
         return  # nothing was read or written (or it has ended already): nothing to end
     try:
         if failed:
-            await session.rollback()
+            await _rollback_quietly(session)
         else:
             await session.commit()
     except BaseException:
-        await session.rollback()
+        await _rollback_quietly(session)
         raise
     finally:
-        await session.close()
+        with contextlib.suppress(Exception):
+            await session.close()
+
+
+async def _rollback_quietly(session: AsyncSession) -> None:
+    """Roll back; on a connection that is gone the rollback fails too, and the error that
+    matters is the one already being answered."""
+    try:
+        await session.rollback()
+    except Exception as exc:
+        log.warning("rollback_failed", error_type=type(exc).__name__)
 
 
 async def _shop_session(request: Request) -> AsyncSession:
