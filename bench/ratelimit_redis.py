@@ -1,9 +1,16 @@
-"""Rate limits on Redis across two server processes: admitted count against the limit.
+"""Rate limits on Redis across two server processes: admitted count against the limit;
+and one decision of ours against ``limits``' own fixed-window strategy on the same Redis.
 
 Two API processes share one Redis (``BENCH_REDIS_URL``, else ``redis://127.0.0.1:6379/0``
 when it answers, else a private ``redis-server`` on a free port). One API key sends
 ``limit × 3`` requests spread over both processes, many at a time; exactly ``limit`` must
 be admitted. With in-memory limits each process would admit ``limit``: twice as many.
+
+A decision needs the count and when the window ends (for the RateLimit headers). Ours is
+one ``INCR`` on a window aligned to the clock (its end is known); ``limits``'
+``FixedWindowRateLimiter`` opens a window at the first hit, so it needs ``hit`` and
+``get_window_stats``: an ``INCR``, a ``GET`` and a ``TTL`` (three round trips). The second
+part prints both, in commands and microseconds per decision.
 
 Run by ``bench.run`` after the HTTP rows (``--skip-ratelimit`` skips it), or alone:
 ``python -m bench.ratelimit_redis``.
@@ -76,6 +83,67 @@ async def _fire(bases: list[str], headers: dict[str, str], total: int) -> Counte
     return statuses
 
 
+DECISIONS = 2_000
+
+
+async def _compare_strategies(redis: str) -> list[tuple[str, float, float]]:
+    """(name, Redis commands per decision, µs per decision) for ours and limits'."""
+    from limits import parse
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import FixedWindowRateLimiter
+    from redis.asyncio import Redis
+
+    from bloomer_ai.config import RateLimitSettings
+    from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
+
+    prefix = f"bench-cmp-{secrets.token_hex(4)}"
+    ours = RateLimiter(
+        RateLimitSettings(
+            redis_url=redis,
+            ratelimit_read="1000000/minute",
+            ratelimit_key_prefix=prefix,
+            _env_file=None,
+        )
+    )
+    storage = RedisStorage(redis, implementation="redispy", key_prefix=prefix)
+    theirs = FixedWindowRateLimiter(storage)
+    item = parse("1000000/minute")
+    admin = Redis.from_url(redis)
+
+    async def commands() -> int:
+        info = await admin.info("stats")
+        return int(info["total_commands_processed"])
+
+    async def run(decide: object) -> tuple[float, float]:
+        for _ in range(100):
+            await decide()  # type: ignore[operator]
+        before, started = await commands(), time.perf_counter()
+        for _ in range(DECISIONS):
+            await decide()  # type: ignore[operator]
+        seconds, after = time.perf_counter() - started, await commands()
+        # The INFO call itself is one command.
+        return (after - before - 1) / DECISIONS, seconds / DECISIONS * 1e6
+
+    async def ours_decision() -> None:
+        await ours.hit(RouteGroup.READ, "key:bench")
+
+    async def limits_decision() -> None:
+        await theirs.hit(item, "key:bench")
+        await theirs.get_window_stats(item, "key:bench")
+
+    try:
+        results = []
+        for name, decide in (
+            ("ours: one INCR, window aligned to the clock", ours_decision),
+            ("limits FixedWindowRateLimiter: hit + get_window_stats", limits_decision),
+        ):
+            per_decision, micros = await run(decide)
+            results.append((name, per_decision, micros))
+        return results
+    finally:
+        await admin.aclose()
+
+
 def main() -> int:
     from bloomer_ai.config import load_settings
 
@@ -102,6 +170,12 @@ def main() -> int:
     )
     ok = admitted == LIMIT and statuses.get(429, 0) == LIMIT * 2
     print(f"  admitted == limit: {'yes' if ok else 'NO'}")
+
+    with redis_url() as redis:
+        compared = asyncio.run(_compare_strategies(redis))
+    print(f"\n  one decision (count and window end), {DECISIONS} in a row on the same Redis:")
+    for name, per_decision, micros in compared:
+        print(f"    {name:<55} {per_decision:4.1f} Redis commands  {micros:6.0f} µs")
     return 0 if ok else 1
 
 

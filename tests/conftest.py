@@ -216,3 +216,28 @@ async def app(
 async def client(app: Any) -> AsyncIterator[AsyncClient]:
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put structlog and the standard library's logging back as they were after a test
+    that configures them (to capture lines in a stream)."""
+    import logging
+
+    import structlog
+
+    saved_structlog = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    noisy = {
+        name: logging.getLogger(name).level
+        for name in ("uvicorn.access", "httpx", "httpcore", "procrastinate")
+    }
+    try:
+        yield
+    finally:
+        structlog.configure(**saved_structlog)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        for name, level in noisy.items():
+            logging.getLogger(name).setLevel(level)

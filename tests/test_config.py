@@ -341,3 +341,34 @@ def test_a_malformed_rate_limit_names_its_variable(clean_env: pytest.MonkeyPatch
         load_settings()
     clean_env.setenv("RATELIMIT_AGENT", "30/minute")
     assert load_settings().ratelimit.ratelimit_agent == "30/minute"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_production_warns_while_forwarded_headers_are_not_trusted() -> None:
+    import io
+
+    from bloomer_ai.config import ServerSettings, WebhookSettings
+    from bloomer_ai.lifespan import warn_about_untrusted_forwarding
+    from bloomer_ai.logging import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=True, stream=stream)
+    production = Settings.model_construct(
+        server=ServerSettings(environment="production", _env_file=None),
+        webhooks=WebhookSettings(_env_file=None),
+    )
+    warn_about_untrusted_forwarding(production)
+    assert "forwarded_headers_not_trusted" in stream.getvalue()
+
+    stream.truncate(0)
+    trusted = Settings.model_construct(
+        server=ServerSettings(environment="production", _env_file=None),
+        webhooks=WebhookSettings(trust_forwarded_headers=True, _env_file=None),
+    )
+    warn_about_untrusted_forwarding(trusted)
+    development = Settings.model_construct(
+        server=ServerSettings(environment="development", _env_file=None),
+        webhooks=WebhookSettings(_env_file=None),
+    )
+    warn_about_untrusted_forwarding(development)
+    assert "forwarded_headers_not_trusted" not in stream.getvalue()

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -51,25 +51,6 @@ def careless_router() -> APIRouter:
         return {"ok": True}
 
     return router
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    saved_structlog = structlog.get_config()
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    noisy = {
-        name: logging.getLogger(name).level
-        for name in ("uvicorn.access", "httpx", "httpcore", "procrastinate")
-    }
-    try:
-        yield
-    finally:
-        structlog.configure(**saved_structlog)
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-        for name, level in noisy.items():
-            logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

@@ -161,6 +161,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=settings.webhooks.trust_forwarded_headers,
+        forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
     )
 
 

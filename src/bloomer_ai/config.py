@@ -135,6 +135,9 @@ class WebhookSettings(BaseSettings):
     public_base_url: str | None = None
     """The service's public URL, e.g. https://ai.example.com: Twilio signs the URL it called."""
     trust_forwarded_headers: bool = False
+    """Behind a proxy: take the client's address and scheme from X-Forwarded-For/-Proto
+    (sent by the proxies in FORWARDED_ALLOW_IPS only)."""
+    forwarded_allow_ips: str = "127.0.0.1"
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
 
     @staticmethod

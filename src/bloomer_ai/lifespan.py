@@ -70,6 +70,7 @@ async def open_resources(
         else None
     )
     warn_about_process_local_limits(settings)
+    warn_about_untrusted_forwarding(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield
@@ -100,6 +101,21 @@ async def refuse_an_unprotected_role(engine: AsyncEngine, settings: Settings) ->
         await engine.dispose()
         raise UnprotectedRole(describe_unprotected(protection))
     log.warning("row_level_security_not_enforced", message=describe_unprotected(protection))
+
+
+def warn_about_untrusted_forwarding(settings: Settings) -> None:
+    """In production the service normally sits behind a proxy: without forwarded headers
+    every client shares the proxy's address in the failed-authentication limit."""
+    if settings.is_production and not settings.webhooks.trust_forwarded_headers:
+        log.warning(
+            "forwarded_headers_not_trusted",
+            message=(
+                "TRUST_FORWARDED_HEADERS is off: behind a proxy every client has the proxy's "
+                "address, and the failed-authentication limit counts them all together. "
+                "Set TRUST_FORWARDED_HEADERS=true and FORWARDED_ALLOW_IPS to the proxy's "
+                "addresses (or leave it off when clients connect directly)."
+            ),
+        )
 
 
 def warn_about_process_local_limits(settings: Settings) -> None:
