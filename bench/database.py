@@ -1,9 +1,10 @@
 """The bench's own PostgreSQL database, and the helper that setup hooks use to reach it.
 
 Server: ``BENCH_DATABASE_URL``, else ``DATABASE_URL``, else an embedded PostgreSQL in a
-temporary folder. On that server a fresh database with a random name is created, migrated
-with the real migrations, and dropped at the end, so a bench never touches real data and
-two runs never see each other's rows.
+temporary folder (``bench_database("embedded")`` asks for the embedded one whatever is
+set: ``make bench`` measures both when a server is given). On that server a fresh
+database with a random name is created, migrated with the real migrations, and dropped at
+the end, so a bench never touches real data and two runs never see each other's rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -62,12 +63,20 @@ class BenchDatabase:
         return f"{where}, version {self.server_version}, database {self.url.database}"
 
 
-def _server_url() -> tuple[URL, str, str | None]:
-    """The server's maintenance URL, where it came from, and a temp folder to remove."""
+def server_from_environment() -> tuple[URL, str] | None:
+    """The server PostgreSQL the environment names, and the variable that named it."""
     for variable in ("BENCH_DATABASE_URL", "DATABASE_URL"):
         raw = os.environ.get(variable, "").strip()
         if raw:
-            return normalise_database_url(raw), variable, None
+            return normalise_database_url(raw), variable
+    return None
+
+
+def _server_url(embedded: bool) -> tuple[URL, str, str | None]:
+    """The server's maintenance URL, where it came from, and a temp folder to remove."""
+    named = None if embedded else server_from_environment()
+    if named is not None:
+        return named[0], named[1], None
     from bloomer_ai.db.embedded import start_embedded_postgres
 
     folder = tempfile.mkdtemp(prefix="bloomer-bench-")
@@ -79,8 +88,10 @@ def _server_url() -> tuple[URL, str, str | None]:
 
 
 @contextmanager
-def bench_database() -> Iterator[BenchDatabase]:
-    server, source, _folder = _server_url()
+def bench_database(kind: Literal["server", "embedded"] | None = None) -> Iterator[BenchDatabase]:
+    """A fresh, migrated database for one run: on the server the environment names (or
+    the embedded one when none is named), or on the embedded one with ``"embedded"``."""
+    server, source, _folder = _server_url(embedded=kind == "embedded")
     name = f"bloomer_bench_{secrets.token_hex(6)}"
     with psycopg.connect(libpq_url(server), autocommit=True, connect_timeout=10) as admin:
         version = str(admin.execute("show server_version").fetchone()[0])  # type: ignore[index]

@@ -168,18 +168,49 @@ def print_legend() -> None:
     print("µs CPU/req = the server's CPU time per request (steady even on a busy machine).")
 
 
-def print_comparisons(results: Sequence[dict[str, Any]], scenarios: Mapping[str, Scenario]) -> None:
-    """Rows with a like-for-like yardstick of their own: req/s as a ratio to it too."""
+def comparisons(
+    results: Sequence[dict[str, Any]], scenarios: Mapping[str, Scenario]
+) -> dict[str, float]:
+    """Rows with a like-for-like yardstick of their own: their req/s as a ratio to it."""
     by_name = {result["scenario"]: result for result in results}
+    ratios = {}
     for name, result in by_name.items():
         scenario = scenarios.get(name)
         other = by_name.get(scenario.compare_to) if scenario and scenario.compare_to else None
-        if other is None or not other["rps"]:
-            continue
-        print(
-            f"{name} vs {other['scenario']}: {result['rps'] / other['rps']:.3f} "
-            f"({other['scenario']}: {scenarios[other['scenario']].description or other['path']})"
-        )
+        if other is not None and other["rps"]:
+            ratios[name] = result["rps"] / other["rps"]
+    return ratios
+
+
+def print_comparisons(results: Sequence[dict[str, Any]], scenarios: Mapping[str, Scenario]) -> None:
+    for name, ratio in comparisons(results, scenarios).items():
+        other = scenarios[name].compare_to
+        assert other is not None
+        print(f"{name} vs {other}: {ratio:.3f} ({other}: {scenarios[other].description})")
+
+
+def databases_table(by_database: Mapping[str, Sequence[dict[str, Any]]]) -> str:
+    """The rows side by side, one column group per database: req/s, vs bare, µs CPU/req."""
+    names = list(dict.fromkeys(r["scenario"] for rows in by_database.values() for r in rows))
+    indexed = {db: {r["scenario"]: r for r in rows} for db, rows in by_database.items()}
+    headers = ["scenario"]
+    for database in by_database:
+        headers += [f"{database} req/s", "vs bare", "µs CPU/req"]
+    rows = []
+    for name in names:
+        row = [name]
+        for database in by_database:
+            result = indexed[database].get(name)
+            if result is None:
+                row += ["–", "–", "–"]
+                continue
+            row += [
+                _fmt(result["rps"], ",.0f"),
+                _fmt(result.get("ratio_to_bare"), ".3f"),
+                _fmt(cpu_us_per_request(result), ",.0f"),
+            ]
+        rows.append(row)
+    return render_table(headers, rows)
 
 
 def print_warnings(results: Sequence[dict[str, Any]]) -> None:

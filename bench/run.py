@@ -3,11 +3,14 @@ process on loopback, next to a bare FastAPI app served the same way in the same 
 
     python -m bench.run [--duration 5] [--warmup 1] [--connections 32]
                         [--scenarios readyz,shop_read] [--server uvicorn|granian]
+                        [--databases server,embedded]
                         [--rounds N] [--no-pin] [--skip-ceiling] [--skip-inprocess]
     python -m bench.run --compare-servers [--servers uvicorn,granian] [--rounds 3]
 
-Prints one row per scenario (req/s, p50/p99 latency, req/s as a ratio to the bare app)
-and writes the figures to ``bench/results/latest.json`` (``compare-servers.json`` for
+Prints one row per scenario (req/s, p50/p99 latency, req/s as a ratio to the bare app),
+a table per database (the server PostgreSQL of BENCH_DATABASE_URL/DATABASE_URL and the
+embedded default, when a server is named) and their ratios side by side, and writes the
+figures to ``bench/results/latest.json`` (``compare-servers.json`` for
 ``--compare-servers``). See docs/benchmarks.md for how to read them.
 """
 
@@ -29,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.database import BENCH_SECRET, BenchContext, BenchDatabase, bench_database
+from bench.database import (
+    BENCH_SECRET,
+    BenchContext,
+    BenchDatabase,
+    bench_database,
+    server_from_environment,
+)
 from bench.loadgen import LoadSpec
 from bench.scenarios import SCENARIOS, YARDSTICK, Scenario, load_scenario_modules
 from bench.servers import (
@@ -49,7 +58,7 @@ from bench.servers import (
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 LOGS_DIR = RESULTS_DIR / "logs"
-INPROCESS_BENCH = PROJECT_ROOT / "bench" / "jsonlogic_bench.py"
+INPROCESS_BENCHES = ("bench.jsonlogic_bench", "bench.logline_bench")
 # High enough never to trip during a run, so the limiter's cost is measured, not its 429s.
 UNLIMITED_RATE = "100000000/minute"
 
@@ -60,7 +69,8 @@ Result = dict[str, Any]
 
 
 def service_environment(database: BenchDatabase) -> dict[str, str]:
-    """The service's settings for the bench: its own database, test secrets, quiet logs."""
+    """The service's settings for the bench: its own database, test secrets, and logging
+    as deployed (INFO, JSON lines: every request writes its access line)."""
     from bloomer_ai.config import RateLimitSettings
     from bloomer_ai.kit.database_urls import libpq_url
 
@@ -70,7 +80,8 @@ def service_environment(database: BenchDatabase) -> dict[str, str]:
         "ENVIRONMENT": "test",
         "NEXTAUTH_SECRET": BENCH_SECRET,
         "API_KEY_PEPPER": BENCH_SECRET,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
         "WEB_CONCURRENCY": "1",
     }
     for name, info in RateLimitSettings.model_fields.items():
@@ -291,53 +302,73 @@ def median_round(runs: list[Result]) -> Result:
 
 
 def run_inprocess() -> int:
-    """The in-process benches (JsonLogic), which print their own table."""
-    if not INPROCESS_BENCH.exists():
-        return 0
-    print("\nIn-process: python -m bench.jsonlogic_bench\n", flush=True)
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.jsonlogic_bench"], cwd=PROJECT_ROOT, timeout=600, check=False
-    )
-    if completed.returncode != 0:
-        print(f"! bench.jsonlogic_bench exited with code {completed.returncode}")
-        return 1
-    return 0
+    """The in-process benches (JsonLogic, the request log line): each prints its table."""
+    status = 0
+    for module in INPROCESS_BENCHES:
+        print(f"\nIn-process: python -m {module}\n", flush=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", module], cwd=PROJECT_ROOT, timeout=600, check=False
+        )
+        if completed.returncode != 0:
+            print(f"! {module} exited with code {completed.returncode}")
+            status = 1
+    return status
 
 
 # --- the two modes ------------------------------------------------------------------------------
 
 
 def run_bench(args: argparse.Namespace, names: list[str]) -> int:
+    """Every scenario on each database of ``--databases``: one table each, then the ratios
+    side by side (the server PostgreSQL first, the embedded default second)."""
     kind = SERVERS[args.server]
     layout = Layout.choose(args.pin)
-    runs: dict[str, list[Result]] = {}
-    with bench_database() as database:
-        env, scenarios = prepare(database, names)
-        info = environment_info(database, [kind.name], args, layout)
-        report.print_header(info, f"{kind.name} {kind.version()} ({kind.summary}), 1 worker")
-        for round_number in range(args.rounds):
-            if args.rounds > 1:
-                _progress(f"round {round_number + 1}/{args.rounds}\n")
-            for result in run_round(kind, scenarios, env, args, layout):
-                runs.setdefault(result["scenario"], []).append(result)
-    ceiling = None if args.skip_ceiling else measure_ceiling(args)
-
-    results = [median_round(per_round) for per_round in runs.values()]
-    bare_rps = results[0]["rps"]
-    print()
-    print(report.results_table(results))
+    by_database: dict[str, list[Result]] = {}
+    infos: dict[str, dict[str, Any]] = {}
+    scenarios: list[Scenario] = []
+    ceiling = None
+    for database_kind in args.databases:
+        runs: dict[str, list[Result]] = {}
+        with bench_database(database_kind) as database:
+            env, scenarios = prepare(database, names)
+            info = infos[database_kind] = environment_info(database, [kind.name], args, layout)
+            report.print_header(info, f"{kind.name} {kind.version()} ({kind.summary}), 1 worker")
+            for round_number in range(args.rounds):
+                if args.rounds > 1:
+                    _progress(f"round {round_number + 1}/{args.rounds}\n")
+                for result in run_round(kind, scenarios, env, args, layout):
+                    runs.setdefault(result["scenario"], []).append(result)
+        results = by_database[database_kind] = [median_round(rounds) for rounds in runs.values()]
+        print()
+        print(report.results_table(results))
+        print()
+        report.print_comparisons(results, {scenario.name: scenario for scenario in scenarios})
+        report.print_warnings(results)
+    if not args.skip_ceiling:
+        ceiling = measure_ceiling(args)
     print()
     report.print_legend()
-    report.print_comparisons(results, {scenario.name: scenario for scenario in scenarios})
-    report.print_warnings(results)
+    if len(by_database) > 1:
+        print()
+        print(report.databases_table(by_database))
     if ceiling is not None:
-        report.print_ceiling(ceiling, bare_rps)
+        report.print_ceiling(ceiling, next(iter(by_database.values()))[0]["rps"])
     path = write_json(
-        "latest.json", {"environment": info, "results": results, "loadgen_ceiling": ceiling}
+        "latest.json",
+        {
+            "environment": infos,
+            "results": by_database,
+            "comparisons": {
+                database: report.comparisons(results, {s.name: s for s in scenarios})
+                for database, results in by_database.items()
+            },
+            "loadgen_ceiling": ceiling,
+        },
     )
     print(f"\nresults: {path.relative_to(PROJECT_ROOT)}; server logs: bench/results/logs/")
 
-    status = 1 if any(result.get("problem") for result in results) else 0
+    problems = [r for results in by_database.values() for r in results if r.get("problem")]
+    status = 1 if problems else 0
     if not args.skip_inprocess:
         status = max(status, run_inprocess())
     if not args.skip_ratelimit:
@@ -360,7 +391,7 @@ def compare_servers(args: argparse.Namespace, names: list[str]) -> int:
     kinds = [SERVERS[name] for name in args.servers]
     layout = Layout.choose(args.pin)
     runs: dict[tuple[str, str], list[Result]] = {}
-    with bench_database() as database:
+    with bench_database(args.databases[0]) as database:
         env, scenarios = prepare(database, names)
         info = environment_info(database, [kind.name for kind in kinds], args, layout)
         servers_line = ", ".join(f"{kind.name} {kind.version()}" for kind in kinds)
@@ -444,6 +475,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--server", choices=sorted(SERVERS), default=DEFAULT_SERVER)
     parser.add_argument(
+        "--databases",
+        default=None,
+        help="comma-separated, of: server, embedded (default: both when BENCH_DATABASE_URL "
+        "or DATABASE_URL names a server, else embedded)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=None,
@@ -457,7 +494,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-ceiling", action="store_true", help="skip the generator ceiling")
     parser.add_argument(
-        "--skip-inprocess", action="store_true", help="skip bench/jsonlogic_bench.py"
+        "--skip-inprocess",
+        action="store_true",
+        help="skip the in-process benches (JsonLogic, the log line)",
     )
     parser.add_argument(
         "--skip-ratelimit",
@@ -481,6 +520,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.rounds = 3 if args.compare_servers else 1
     if not 1 <= args.rounds <= 20:
         parser.error("--rounds must be 1..20")
+    if args.databases is None:
+        args.databases = "server,embedded" if server_from_environment() else "embedded"
+    args.databases = [name.strip() for name in args.databases.split(",") if name.strip()]
+    if not args.databases or set(args.databases) - {"server", "embedded"}:
+        parser.error("--databases takes server and/or embedded")
+    if "server" in args.databases and server_from_environment() is None:
+        parser.error("--databases server needs BENCH_DATABASE_URL or DATABASE_URL")
     args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = [name for name in args.servers if name not in SERVERS]
     if unknown:

@@ -129,19 +129,51 @@ register(
 
 register(
     Scenario(
+        "bare_select1",
+        "GET",
+        "/db/select1",
+        description="bare FastAPI + a psycopg pool: `SELECT 1` on an autocommit connection",
+        app="bare",
+    )
+)
+
+register(
+    Scenario(
         "readyz",
         "GET",
         "/readyz",
         description="readiness: one pooled connection checked out, `select 1`",
+        compare_to="bare_select1",
     )
 )
 
 
-async def _create_shop(ctx: BenchContext) -> Prepared:
+async def _new_shop_id(ctx: BenchContext, name: str) -> str:
     from bloomer_ai.shops.service import create_shop
 
-    shop = await ctx.run(lambda session: create_shop(session, name="Bench florist"))
-    return Prepared(path=f"/_bench/shops/{shop.id}")
+    shop = await ctx.run(lambda session: create_shop(session, name=name))
+    return str(shop.id)
+
+
+async def _create_shop(ctx: BenchContext) -> Prepared:
+    return Prepared(path=f"/_bench/shops/{await _new_shop_id(ctx, 'Bench florist')}")
+
+
+async def _create_bare_shop(ctx: BenchContext) -> Prepared:
+    return Prepared(path=f"/db/shops/{await _new_shop_id(ctx, 'Bench florist (bare)')}")
+
+
+register(
+    Scenario(
+        "bare_db_read",
+        "GET",
+        "/db/shops/{id}",
+        setup=_create_bare_shop,
+        description="bare FastAPI + a psycopg pool: BEGIN, the shop setting, the same select "
+        "of a shop by id, COMMIT",
+        app="bare",
+    )
+)
 
 
 register(
@@ -151,5 +183,6 @@ register(
         "/_bench/shops/{id}",
         setup=_create_shop,
         description="one `select` of a shop row by id in the request's unit of work",
+        compare_to="bare_db_read",
     )
 )

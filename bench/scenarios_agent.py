@@ -52,7 +52,9 @@ FROM generate_series(1, :count) AS g
 """
 
 
-async def _chat_in_conversation_of(ctx: BenchContext, messages: int) -> Prepared:
+async def _chat_in_conversation_of(
+    ctx: BenchContext, messages: int, *, bare: bool = False
+) -> Prepared:
     from sqlalchemy import text
 
     from bloomer_ai.auth.service import create_api_key
@@ -76,15 +78,15 @@ async def _chat_in_conversation_of(ctx: BenchContext, messages: int) -> Prepared
         issued = await create_api_key(
             session, name="bench", scopes=["agent:chat"], pepper=BENCH_SECRET
         )
-        return issued.secret, conversation.id
+        return issued.secret, conversation.id, shop.id
 
-    secret, conversation_id = await ctx.run(make)
+    secret, conversation_id, shop_id = await ctx.run(make)
     # Fresh statistics, as autovacuum would have them on a table that grew this way.
     await ctx.run(lambda session: session.execute(text("ANALYZE agent_messages")))
-    return Prepared(
-        headers={"Authorization": f"Bearer {secret}"},
-        body={"message": QUESTION, "conversationId": str(uuid.UUID(str(conversation_id)))},
-    )
+    body = {"message": QUESTION, "conversationId": str(uuid.UUID(str(conversation_id)))}
+    if bare:  # the yardstick takes the shop from its path and has no credentials
+        return Prepared(path=f"/db/chat/{shop_id}", body=body)
+    return Prepared(headers={"Authorization": f"Bearer {secret}"}, body=body)
 
 
 async def _chat_100(ctx: BenchContext) -> Prepared:
@@ -93,6 +95,24 @@ async def _chat_100(ctx: BenchContext) -> Prepared:
 
 async def _chat_100k(ctx: BenchContext) -> Prepared:
     return await _chat_in_conversation_of(ctx, 100_000)
+
+
+async def _bare_chat_100(ctx: BenchContext) -> Prepared:
+    return await _chat_in_conversation_of(ctx, 100, bare=True)
+
+
+register(
+    Scenario(
+        "bare_db_write",
+        "POST",
+        "/db/chat/{shop}",
+        body={"message": QUESTION},
+        setup=_bare_chat_100,
+        description="bare FastAPI + a psycopg pool: a chat turn's statements and transactions "
+        "(the same SQL), the same body model, a constant reply",
+        app="bare",
+    )
+)
 
 
 register(
@@ -104,6 +124,7 @@ register(
         setup=_chat_100,
         description="chat turn, builtin provider (instant): auth, rate limit, config, "
         "2 inserts, 1 history read; conversation starts with 100 messages",
+        compare_to="bare_db_write",
     )
 )
 register(

@@ -81,3 +81,47 @@ register(
         compare_to="bare_post",
     )
 )
+
+
+async def _rule_by_id(ctx: BenchContext) -> Prepared:
+    from bloomer_ai.auth.service import create_api_key
+    from bloomer_ai.db.tenancy import bind_shop
+    from bloomer_ai.routing.schemas import RuleCreate
+    from bloomer_ai.routing.service import create_rule
+    from bloomer_ai.shops.service import create_shop
+
+    rules, _ = _workload()
+
+    async def make(session):  # type: ignore[no-untyped-def]
+        shop = await create_shop(session, name="Bench florist (rule read)")
+        bind_shop(session.sync_session, shop.id)
+        rule = await create_rule(
+            session,
+            RuleCreate(
+                name="big orders",
+                priority=rules[0].priority,
+                conditions=rules[0].conditions,
+                action=dict(rules[0].action),
+            ),
+        )
+        issued = await create_api_key(
+            session, name="bench", scopes=["routing:read"], pepper=BENCH_SECRET
+        )
+        return rule.id, issued.secret
+
+    rule_id, secret = await ctx.run(make)
+    return Prepared(
+        path=f"/api/ai/routing/rules/{rule_id}", headers={"Authorization": f"Bearer {secret}"}
+    )
+
+
+register(
+    Scenario(
+        "rule_read",
+        "GET",
+        "/api/ai/routing/rules/{id}",
+        setup=_rule_by_id,
+        description="a real shop-scoped read route: one routing rule by id with an API key "
+        "(auth, rate limit, the shop's transaction, access log)",
+    )
+)

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable, MutableMapping
 from typing import Any, TextIO
 
+import orjson
 import structlog
 
 SECRET_KEY_PATTERN = re.compile(
@@ -28,33 +29,57 @@ SECRET_KEY_PATTERN = re.compile(
     re.IGNORECASE,
 )
 PII_KEY_PATTERN = re.compile(r"^(phone|email|e_mail|message|content|body|text)$", re.IGNORECASE)
-REDACTION_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+# (a literal every match contains, the pattern, its mask): the literal is looked for first,
+# so a line without it costs no regular-expression scan.
+REDACTION_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     # Bearer/API credentials first, so their contents never meet the later patterns.
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [REDACTED]"),
-    (re.compile(r"\bblm_[A-Za-z0-9_]+"), "blm_[REDACTED]"),
-    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9._-]+"), "[JWT]"),
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[EMAIL]"),
-    # Phone numbers: +31 6 1234 5678, (415) 555-0100, 0612345678 … seven or more digits.
-    (re.compile(r"(?<![\w.-])\+?\(?\d[\d\s().-]{6,}\d(?![\w-])"), "[PHONE]"),
+    ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [REDACTED]"),
+    ("blm_", re.compile(r"\bblm_[A-Za-z0-9_]+"), "blm_[REDACTED]"),
+    ("whsec_", re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
+    ("eyJ", re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9._-]+"), "[JWT]"),
+    ("@", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[EMAIL]"),
 ]
+# Phone numbers: +31 6 1234 5678, (415) 555-0100, 0612345678 … eight or more characters of
+# digits, spaces, dots, dashes and parentheses, starting and ending with a digit, that do
+# not stand inside a longer token. Candidates are found by one plain character run (a
+# leading "+" or "(" and the look-arounds made the scan of every line five times dearer);
+# the rest is checked on the few candidates.
+_PHONE = re.compile(r"(?a)\d[\d\s().-]{6,}\d")
 # Digit runs that are not phone numbers: IPv4 addresses and ISO dates.
 _NOT_A_PHONE = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\d{4}-\d{2}-\d{2})$")
 REDACTED = "[REDACTED]"
 
 
 def redact_text(text: str) -> str:
-    for pattern, replacement in REDACTION_PATTERNS:
-        if replacement == "[PHONE]":
-            text = pattern.sub(_mask_phone, text)
-        else:
+    for literal, pattern, replacement in REDACTION_PATTERNS:
+        present = literal in text.lower() if literal == "bearer" else literal in text
+        if present:
             text = pattern.sub(replacement, text)
-    return text
+    return _mask_phones(text)
 
 
-def _mask_phone(match: re.Match[str]) -> str:
-    # Addresses such as 127.0.0.1 and dates look like digit runs too; they are not personal.
-    return match.group(0) if _NOT_A_PHONE.match(match.group(0)) else "[PHONE]"
+def _mask_phones(text: str) -> str:
+    pieces: list[str] = []
+    last = 0
+    for match in _PHONE.finditer(text):
+        start, end = match.span()
+        while start > last and text[start - 1] in "+(":  # the country code's plus, "(0)6"
+            start -= 1
+        # Part of a longer token (an id, a version, a word): not a number on its own.
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+            continue
+        if end < len(text) and (text[end].isalnum() or text[end] in "_-"):
+            continue
+        # Addresses such as 127.0.0.1 and dates look like digit runs too; not personal.
+        if _NOT_A_PHONE.match(text[start:end]):
+            continue
+        pieces.append(text[last:start])
+        pieces.append("[PHONE]")
+        last = end
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _redact_value(key: str | None, value: Any) -> Any:
@@ -183,6 +208,11 @@ def format_exc_info(
 # --- the last step -------------------------------------------------------------------------------
 
 
+def _orjson_dumps(event: Any, **_options: Any) -> str:
+    # orjson: a tenth of the standard library's time for a request line.
+    return orjson.dumps(event, default=str).decode()
+
+
 class RedactedRenderer:
     """Renders with ``renderer``, then redacts the text that will be written."""
 
@@ -205,7 +235,7 @@ def configure_logging(
         redact,
     ]
     renderer = RedactedRenderer(
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
         if json_output
         else structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback

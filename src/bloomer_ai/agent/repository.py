@@ -11,7 +11,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Select,
@@ -35,9 +35,9 @@ from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import AgentConversation, AgentMessage
 
 
-@dataclass(frozen=True, slots=True)
-class StoredTurn:
-    """One message of a conversation's history, as the provider gets it."""
+class StoredTurn(NamedTuple):
+    """One message of a conversation's history, as the provider gets it (a named tuple:
+    twenty of them are made per chat turn, straight from the rows)."""
 
     id: uuid.UUID
     role: str
@@ -204,21 +204,32 @@ class MessageRepository(ShopScopedRepository):
         """The newest ``limit`` messages, newest first, in one query: an Index Scan Backward
         on (shop_id, conversation_id, id) that stops after ``limit`` rows, however long
         the conversation or large the table."""
-        rows = (
-            await self.session.execute(
-                select(AgentMessage.id, AgentMessage.role, AgentMessage.content)
-                .where(AgentMessage.conversation_id == conversation_id)
-                .order_by(AgentMessage.id.desc())
-                .limit(limit)
-            )
-        ).all()
-        return [StoredTurn(id=row.id, role=row.role, content=row.content) for row in rows]
+        parameters = {"p_shop_id": self.shop_id, "p_conversation_id": conversation_id}
+        rows = (await self.session.execute(_recent_statement(limit), parameters)).all()
+        return [StoredTurn(*row) for row in rows]
 
     async def page(
         self, conversation_id: uuid.UUID, params: PageParams
     ) -> tuple[Sequence[AgentMessage], str | None]:
         statement = select(AgentMessage).where(AgentMessage.conversation_id == conversation_id)
         return await fetch_page(self.session, statement, AgentMessage.id, params)
+
+
+@functools.lru_cache(maxsize=8)
+def _recent_statement(limit: int) -> Select[uuid.UUID, str, str]:
+    """The newest messages of a conversation, Core on the table (the chat's hot path):
+    the shop's filter written out, as every Core statement here does."""
+    messages = cast(Table, AgentMessage.__table__)
+    uuid_type = UUID(as_uuid=True)
+    return (
+        select(messages.c.id, messages.c.role, messages.c.content)
+        .where(
+            messages.c.shop_id == bindparam("p_shop_id", type_=uuid_type),
+            messages.c.conversation_id == bindparam("p_conversation_id", type_=uuid_type),
+        )
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
 
 
 @functools.cache

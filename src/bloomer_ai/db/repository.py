@@ -8,10 +8,12 @@ security refuses the rest), and its inserts set ``shop_id`` themselves.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any, TypeVar
+from collections.abc import Hashable
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.tenancy import TenancyViolation, bound_shop_id
@@ -34,6 +36,13 @@ class ShopScopedRepository:
         row_id = raw_id if isinstance(raw_id, uuid.UUID) else parse_id(raw_id)
         if row_id is None:
             return None
-        column: Any = model.id  # type: ignore[attr-defined]
-        statement = select(model).where(column == row_id)
-        return await self.session.scalar(statement)
+        statement = _by_id(cast(Hashable, model))
+        row: M | None = await self.session.scalar(statement, {"row_id": row_id})
+        return row
+
+
+@functools.cache
+def _by_id(model: Any) -> Select[Any]:
+    """``select(model) where id = :row_id``, built once per model: building the expression
+    costs more than running it from SQLAlchemy's compiled cache."""
+    return select(model).where(model.id == bindparam("row_id"))

@@ -16,14 +16,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
 from bloomer_ai.db.tenancy import OperatorSession, bind_shop, bound_shop_id
 
-SET_SHOP = text("SELECT set_config('app.shop_id', :shop_id, true)")
+# Written in the driver's own parameter style and sent as is: the statement runs at the
+# start of every transaction, and needs no compilation.
+SET_SHOP = "SELECT set_config('app.shop_id', %(shop_id)s, true)"
 
 
 class TenantSession(Session):
@@ -37,7 +39,7 @@ def _set_shop_for_the_transaction(
     # Always set, '' when no shop is bound: a value left by an earlier transaction on the
     # same connection (a released savepoint keeps it) must never be read as this one's.
     shop_id = bound_shop_id(session)
-    connection.execute(SET_SHOP, {"shop_id": str(shop_id) if shop_id is not None else ""})
+    connection.exec_driver_sql(SET_SHOP, {"shop_id": str(shop_id) if shop_id is not None else ""})
 
 
 def make_session_factory(

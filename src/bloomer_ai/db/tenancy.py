@@ -16,6 +16,7 @@ mistakes readable before the database refuses them:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any, cast
@@ -103,6 +104,10 @@ def _check_insert(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_orm_statements(state: ORMExecuteState) -> None:
+    # Core statements (tables, text()) are not the ORM's to filter: row-level security
+    # holds them, and the repositories that write them name shop_id themselves.
+    if not state.is_orm_statement:
+        return
     if state.is_insert:
         _check_insert(state)
         return
@@ -118,13 +123,17 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
                 "(lookups before a shop is known go through the auth_… functions)"
             )
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            ShopScoped,
-            lambda cls: cls.shop_id == shop_id,
-            include_aliases=True,
-            track_closure_variables=False,
-        )
+    state.statement = state.statement.options(_criteria_for(shop_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _criteria_for(shop_id: uuid.UUID) -> Any:
+    """The loader criteria of one shop, built once (building it analyses a lambda)."""
+    return with_loader_criteria(
+        ShopScoped,
+        lambda cls: cls.shop_id == shop_id,
+        include_aliases=True,
+        track_closure_variables=False,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.repository import ShopScopedRepository
@@ -27,24 +27,25 @@ class ShopProfile:
     lilli_config: dict[str, Any]
 
 
-_PROFILE_COLUMNS = (
-    Shop.id,
-    Shop.name,
-    Shop.country,
-    Shop.timezone,
-    Shop.currency,
-    Shop.lilli_enabled,
-    Shop.lilli_config,
-)
+_SHOPS = cast(Table, Shop.__table__)
+# Read on most requests: SQLAlchemy Core on the table (no ORM entity, no loader
+# criteria: row-level security and the shop's own id hold it), one statement built once.
+_PROFILE = select(
+    _SHOPS.c.id,
+    _SHOPS.c.name,
+    _SHOPS.c.country,
+    _SHOPS.c.timezone,
+    _SHOPS.c.currency,
+    _SHOPS.c.lilli_enabled,
+    _SHOPS.c.lilli_config,
+).where(_SHOPS.c.id == bindparam("shop_id"))
 
 
 class ShopRepository(ShopScopedRepository):
     """The row of the session's shop."""
 
     async def profile(self) -> ShopProfile | None:
-        row = (
-            await self.session.execute(select(*_PROFILE_COLUMNS).where(Shop.id == self.shop_id))
-        ).one_or_none()
+        row = (await self.session.execute(_PROFILE, {"shop_id": self.shop_id})).one_or_none()
         return ShopProfile(*row) if row is not None else None
 
     async def get_for_update(self) -> Shop | None:

@@ -74,6 +74,9 @@ class RequestContextMiddleware:
         self.max_body_bytes = max_body_bytes
         # Decided once: building a log event that the level then drops costs per request.
         self.log_requests = log_requests
+        # A logger bound once (Starlette builds the middleware at the first request, after
+        # logging is configured), not structlog's lazy proxy, which rebuilds one per call.
+        self.access_log = access_log.bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,7 +154,7 @@ class RequestContextMiddleware:
         if not self.log_requests:
             return
         state = scope.get("state", {})
-        access_log.info(
+        self.access_log.info(
             "request",
             method=method,
             route=template,

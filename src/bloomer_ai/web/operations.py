@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import text
 
 from bloomer_ai.errors import ServiceUnavailable
 from bloomer_ai.web.metrics import render_metrics
@@ -24,8 +23,10 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> dict[str, str]:
     engine = request.app.state.engine
     try:
+        # Autocommit: one round trip, no BEGIN and ROLLBACK around the probe's `select 1`.
         async with engine.connect() as connection:
-            await connection.execute(text("select 1"))
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("select 1")
     except Exception:
         raise ServiceUnavailable("The database cannot be reached.") from None
     return {"status": "ready", "database": "ok"}
