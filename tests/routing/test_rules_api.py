@@ -346,15 +346,25 @@ async def test_stored_order_with_customer_segment(client, shop_keys, db):
     )
     result = (await client.post(EVALUATE, json={"orderId": str(order.id)}, headers=headers)).json()
     assert result["matchedRuleIds"] == [rule["id"]]
+    # The number people use finds the same order.
+    by_number = await client.post(EVALUATE, json={"orderNumber": order.number}, headers=headers)
+    assert by_number.status_code == 200, by_number.text
+    assert by_number.json() == result
     response = await client.post(EVALUATE, json={"orderId": str(uuid.uuid4())}, headers=headers)
     assert response.status_code == 404
+    response = await client.post(EVALUATE, json={"orderNumber": "no-such"}, headers=headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "order_not_found")
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {},
+        {"items": []},
         {"orderId": "x", "items": []},
+        {"orderId": "x", "orderNumber": "1149"},
+        {"orderNumber": "1149", "total": 100},
+        {"orderNumber": ""},
         {"items": [{"productType": "bouquet", "quantity": 0}]},
         {"items": [], "deliveryTime": "25:00"},
         {"items": [], "deliveryDate": "tomorrow"},
@@ -364,6 +374,16 @@ async def test_stored_order_with_customer_segment(client, shop_keys, db):
 async def test_bad_evaluation_requests_are_422(client, shop_keys, body):
     response = await client.post(EVALUATE, json=body, headers=shop_keys["full"])
     assert response.status_code == 422
+
+
+async def test_an_empty_order_is_refused_with_what_to_send(client, shop_keys):
+    response = await client.post(EVALUATE, json={"items": []}, headers=shop_keys["full"])
+    assert response.status_code == 422
+    message = response.json()["error"]["details"][0]["message"]
+    assert "orderId, orderNumber, or an order with at least one item or a total" in message
+    # A total alone is an order the rules can read.
+    response = await client.post(EVALUATE, json={"total": 5000}, headers=shop_keys["full"])
+    assert response.status_code == 200, response.text
 
 
 async def _database_fingerprint(db) -> str:

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects.postgresql import insert
 
 from bloomer_ai.db.pagination import fetch_page
 from bloomer_ai.db.repository import ShopScopedRepository
+from bloomer_ai.kit.ids import new_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import Customer, Order
 
@@ -38,6 +40,23 @@ class CustomerRepository(ShopScopedRepository):
         found = await self.session.scalar(select(Customer.id).where(Customer.id == customer_id))
         return found is not None
 
+    async def find_id_by_phone(self, phone: str) -> uuid.UUID | None:
+        return await self.session.scalar(select(Customer.id).where(Customer.phone == phone))
+
+    async def insert_unless_phone_known(self, *, name: str, phone: str) -> uuid.UUID | None:
+        """A new customer with this phone; None when the shop has one with it already (the
+        unique index decides, so two calls at once cannot both insert)."""
+        statement = (
+            insert(Customer)
+            .values(id=new_id(), shop_id=self.shop_id, name=name, phone=phone)
+            .on_conflict_do_nothing(
+                index_elements=[Customer.shop_id, Customer.phone],
+                index_where=text("phone IS NOT NULL"),
+            )
+            .returning(Customer.id)
+        )
+        return await self.session.scalar(statement)
+
     async def search(
         self,
         params: PageParams,
@@ -49,12 +68,12 @@ class CustomerRepository(ShopScopedRepository):
         statement: Select[tuple[Customer]] = select(Customer)
         if phone is not None:
             statement = statement.where(Customer.phone == phone)
+        # The lower-case columns, compared with leakproof operators: an index serves them
+        # under row-level security (see the model).
         if email is not None:
-            statement = statement.where(func.lower(Customer.email) == email.lower())
+            statement = statement.where(Customer.email_lower == email.lower())
         if name_prefix is not None:
-            # lower(name) LIKE 'prefix%' on a text_pattern_ops index; % and _ are escaped.
-            pattern = _escape_like(name_prefix.lower()) + "%"
-            statement = statement.where(func.lower(Customer.name).like(pattern, escape="\\"))
+            statement = statement.where(func.starts_with(Customer.name_lower, name_prefix.lower()))
         return await fetch_page(self.session, statement, Customer.id, params)
 
     async def history(self, customer_id: uuid.UUID, before: datetime | None) -> CustomerHistory:
@@ -77,7 +96,3 @@ class CustomerRepository(ShopScopedRepository):
             return CustomerHistory(0, None)
         last = OrderSummary(row.id, row.number, row.status, row.delivery_date, row.placed_at)
         return CustomerHistory(int(row.order_count), last)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -42,6 +42,41 @@ async def customer_history(
     return await CustomerRepository(session).history(customer_id, before)
 
 
+async def find_or_create_by_phone(
+    session: AsyncSession, *, phone: str, country: str, name: str | None = None
+) -> uuid.UUID:
+    """The shop's customer with this phone (any common spelling, ``country`` as the default
+    region), created with ``name`` when there is none; the id. A new customer created by
+    a concurrent call wins, and this call finds it."""
+    normalised = _phone_or_error(phone, country, field="phone")
+    customers = CustomerRepository(session)
+    found = await customers.find_id_by_phone(normalised)
+    if found is not None:
+        return found
+    created = await customers.insert_unless_phone_known(name=(name or "").strip(), phone=normalised)
+    if created is not None:
+        return created
+    found = await customers.find_id_by_phone(normalised)  # inserted by a call beside this one
+    assert found is not None
+    return found
+
+
+def _phone_or_error(phone: str, country: str, *, field: str) -> str:
+    normalised = normalise_phone(phone, country)
+    if normalised is None:
+        raise ValidationFailed(
+            "That is not a phone number.",
+            details=[
+                {
+                    "field": field,
+                    "message": "a phone number, e.g. +31 6 1234 5678 or 06 12345678",
+                    "type": "phone",
+                }
+            ],
+        )
+    return normalised
+
+
 async def search_customers(
     session: AsyncSession,
     params: PageParams,
@@ -53,20 +88,7 @@ async def search_customers(
 ) -> tuple[Sequence[Customer], str | None]:
     """Customers by phone (any common spelling, the shop's country as default region),
     e-mail (any case) or name prefix."""
-    normalised: str | None = None
-    if phone is not None:
-        normalised = normalise_phone(phone, country)
-        if normalised is None:
-            raise ValidationFailed(
-                "That is not a phone number.",
-                details=[
-                    {
-                        "field": "query.phone",
-                        "message": "a phone number, e.g. +31 6 1234 5678 or 06 12345678",
-                        "type": "phone",
-                    }
-                ],
-            )
+    normalised = _phone_or_error(phone, country, field="query.phone") if phone is not None else None
     return await CustomerRepository(session).search(
         params, phone=normalised, email=email, name_prefix=name_prefix
     )

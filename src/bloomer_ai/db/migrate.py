@@ -36,13 +36,15 @@ def alembic_config(url: URL | None = None) -> Config:
 def _run(url: URL, action: str, revision: str, app_role: str | None) -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
-        with engine.begin() as connection:
+        # No transaction around the run: Alembic begins one per migration.
+        with engine.connect() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
             config.attributes["app_role"] = app_role
             getattr(command, action)(config, revision)
             if action == "upgrade" and app_role:
                 grant_app_role(connection, app_role)
+            connection.commit()  # the grants, or what Alembic read when it had nothing to do
     finally:
         engine.dispose()
 

@@ -25,7 +25,15 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            # One transaction per migration: a migration may step out of it for
+            # CREATE INDEX CONCURRENTLY (autocommit_block), and a failed one leaves the
+            # ones before it applied and stamped.
+            transaction_per_migration=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -43,7 +51,12 @@ def run_migrations_online() -> None:
         )
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, compare_type=True)
+        context.configure(
+            connection=conn,
+            target_metadata=target_metadata,
+            compare_type=True,
+            transaction_per_migration=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

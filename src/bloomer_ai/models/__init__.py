@@ -4,7 +4,7 @@ from bloomer_ai.models.agent import AgentConversation, AgentMessage
 from bloomer_ai.models.api_key import ApiKey
 from bloomer_ai.models.base import Base, ShopScoped
 from bloomer_ai.models.customer import Customer
-from bloomer_ai.models.order import Order, OrderItem
+from bloomer_ai.models.order import Order, OrderItem, OrderNumberCounter
 from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
 from bloomer_ai.models.user import AuthSession, User
@@ -19,6 +19,7 @@ __all__ = [
     "Customer",
     "Order",
     "OrderItem",
+    "OrderNumberCounter",
     "OrderRoutingRule",
     "RoutingRuleSetVersion",
     "Shop",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlalchemy import Computed, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bloomer_ai.models.base import Base, IdMixin, ShopScoped, TimestampMixin
@@ -18,13 +18,30 @@ class Customer(IdMixin, TimestampMixin, ShopScoped, Base):
             unique=True,
             postgresql_where=text("phone IS NOT NULL"),
         ),
+        # Search by e-mail in any case, and by the start of the name (below).
+        Index("ix_customers_shop_email_lower", "shop_id", "email_lower"),
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     phone: Mapped[str | None] = mapped_column(String(20))
     """E.164, normalised on the way in."""
     email: Mapped[str | None] = mapped_column(String(320))
+    # Lower-case copies kept by PostgreSQL, for searches in any case. Searched as columns,
+    # not as lower(…): under row-level security a condition with a function that is not
+    # leakproof (lower, LIKE) runs after the policy and cannot use an index.
+    email_lower: Mapped[str | None] = mapped_column(Text, Computed("lower(email)"))
+    name_lower: Mapped[str] = mapped_column(Text, Computed("lower(name)"))
 
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else ""
+
+
+# starts_with(name_lower, 'ann') as an index range: text_pattern_ops compares bytes, not
+# by the collation, which is what a prefix match needs.
+Index(
+    "ix_customers_shop_name_prefix",
+    Customer.shop_id,
+    Customer.name_lower,
+    postgresql_ops={"name_lower": "text_pattern_ops"},
+)

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -15,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bloomer_ai.models.base import Base, IdMixin, ShopScoped, TimestampMixin
@@ -32,6 +36,10 @@ ORDER_STATUSES = (
 )
 OPEN_ORDER_STATUSES = ("pending", "confirmed", "in_progress", "ready", "out_for_delivery")
 ORDER_SOURCES = ("web", "phone", "voice", "chat", "walk_in", "marketplace", "api")
+
+
+# Order numbers this service can count on: digits only, at most 18 (a bigint).
+NUMERIC_NUMBER = "number ~ '^[0-9]{1,18}$'"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -52,9 +60,20 @@ class Order(IdMixin, TimestampMixin, ShopScoped, Base):
         CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
         CheckConstraint(_in("source", ORDER_SOURCES), name="source_known"),
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
-        # Last order of a customer; orders of a shop by source, newest first.
+        # A customer's last order (history); every list filter an index condition, the
+        # equality filters with the list's order (newest first by id) in the same index.
         Index("ix_orders_shop_customer_placed", "shop_id", "customer_id", text("placed_at DESC")),
-        Index("ix_orders_shop_source_placed", "shop_id", "source", text("placed_at DESC")),
+        Index("ix_orders_shop_source_id", "shop_id", "source", "id"),
+        Index("ix_orders_shop_status_id", "shop_id", "status", "id"),
+        Index("ix_orders_shop_delivery_date", "shop_id", "delivery_date"),
+        Index("ix_orders_shop_created_at", "shop_id", "created_at"),
+        # The highest numeric order number of a shop, for the order-number counter.
+        Index(
+            "ix_orders_shop_numeric_number",
+            "shop_id",
+            text("(number::bigint)"),
+            postgresql_where=text(NUMERIC_NUMBER),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -73,6 +92,23 @@ class Order(IdMixin, TimestampMixin, ShopScoped, Base):
     placed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    needs_confirmation: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+    """Taken by a machine (voice, chat tools): a person of the shop confirms it."""
+    routing_suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """What the shop's routing rules suggested when the order was created here."""
+
+
+class OrderNumberCounter(Base):
+    """The last order number this service gave out per shop (``orders.create_order``)."""
+
+    __tablename__ = "order_number_counters"
+
+    shop_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_number: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class OrderItem(IdMixin, ShopScoped, Base):

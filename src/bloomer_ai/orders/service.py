@@ -4,19 +4,130 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.kit.ids import parse_id
+from bloomer_ai.customers import service as customers
+from bloomer_ai.errors import ValidationFailed
+from bloomer_ai.kit.ids import new_id, parse_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import Order, OrderItem
 from bloomer_ai.orders.errors import OrderNotFound
-from bloomer_ai.orders.repository import OrderFilters, OrderRepository
+from bloomer_ai.orders.repository import (
+    NewItemRow,
+    NewOrderRow,
+    OrderFilters,
+    OrderRepository,
+)
+from bloomer_ai.shops import service as shops
+
+
+@dataclass(frozen=True, slots=True)
+class DraftItem:
+    product_type: str
+    name: str
+    quantity: int = 1
+    unit_price: int = 0
+    """Minor units."""
+    sku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDraft:
+    """An order as a machine took it (voice, the shop tools): what ``create_order`` needs."""
+
+    items: Sequence[DraftItem]
+    source: str
+    customer_phone: str | None = None
+    """Any common spelling; the shop's country is the default region."""
+    customer_name: str | None = None
+    delivery_zone: str | None = None
+    delivery_date: date | None = None
+    delivery_time: str | None = None
+    """HH:MM."""
+    currency: str | None = None
+    """The shop's when None."""
+    tags: Sequence[str] = field(default_factory=tuple)
+    needs_confirmation: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(item.unit_price * item.quantity for item in self.items)
+
+
+class RouteSuggester(Protocol):
+    """What the shop's routing rules suggest for a draft (``routing.service``
+    provides it: routing sits above orders, so it is handed in)."""
+
+    async def __call__(
+        self, session: AsyncSession, draft: OrderDraft, customer_id: uuid.UUID | None
+    ) -> dict[str, Any] | None: ...
+
+
+async def create_order(
+    session: AsyncSession, draft: OrderDraft, *, suggest_route: RouteSuggester
+) -> tuple[Order, Sequence[OrderItem]]:
+    """The one way this service creates an order: status ``pending``, flagged
+    ``needs_confirmation`` (by default), the customer found or created by phone, the
+    routing rules' suggestion stored with it, and the shop's next order number."""
+    if not draft.items:
+        raise ValidationFailed(
+            "An order needs at least one item.",
+            details=[{"field": "items", "message": "at least one item", "type": "too_short"}],
+        )
+    shop = await shops.shop_profile(session)
+    customer_id = None
+    if draft.customer_phone:
+        customer_id = await customers.find_or_create_by_phone(
+            session, phone=draft.customer_phone, country=shop.country, name=draft.customer_name
+        )
+    suggestion = await suggest_route(session, draft, customer_id)
+    repository = OrderRepository(session)
+    order = await repository.insert_numbered(
+        NewOrderRow(
+            id=new_id(),
+            customer_id=customer_id,
+            source=draft.source,
+            delivery_zone=draft.delivery_zone,
+            delivery_date=draft.delivery_date,
+            delivery_time=draft.delivery_time,
+            total_minor=draft.total,
+            currency=draft.currency or shop.currency,
+            tags=list(draft.tags),
+            needs_confirmation=draft.needs_confirmation,
+            routing_suggestion=suggestion,
+        )
+    )
+    await repository.insert_items(
+        order.id,
+        [
+            NewItemRow(
+                product_type=item.product_type,
+                sku=item.sku,
+                name=item.name,
+                quantity=item.quantity,
+                unit_price_minor=item.unit_price,
+            )
+            for item in draft.items
+        ],
+    )
+    return order, await repository.items_of(order.id)
 
 
 async def get_order(session: AsyncSession, order_id: str | uuid.UUID) -> Order:
     """An order of the session's shop; another shop's, or none: 404."""
     order = await OrderRepository(session).get(order_id)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def get_order_by_number(session: AsyncSession, number: str) -> Order:
+    """An order of the session's shop by its number; none: 404."""
+    order = await OrderRepository(session).find_by_number(number)
     if order is None:
         raise OrderNotFound()
     return order

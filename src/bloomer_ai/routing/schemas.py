@@ -59,9 +59,13 @@ class OrderItemInput(InputSchema):
 
 
 class EvaluateRequest(InputSchema):
-    """Either ``orderId`` (an order of the shop) or an order-like body."""
+    """One of: ``orderId`` or ``orderNumber`` (an order of the shop), or an order-like body
+    with at least one item or a total."""
 
     order_id: str | None = None
+    order_number: str | None = Field(
+        default=None, min_length=1, max_length=40, description="The number people use."
+    )
     customer_id: str | None = None
     items: list[OrderItemInput] | None = Field(default=None, max_length=500)
     delivery_zone: str | None = Field(default=None, max_length=64)
@@ -75,12 +79,22 @@ class EvaluateRequest(InputSchema):
 
     @model_validator(mode="after")
     def _one_form(self) -> EvaluateRequest:
-        order_fields = self.model_fields_set - {"order_id", "shop_id"}
-        if self.order_id is not None and order_fields:
-            raise ValueError("send either orderId or order fields, not both")
-        if self.order_id is None and self.items is None:
-            raise ValueError("send orderId, or an order with items")
+        stored = [name for name in ("order_id", "order_number") if getattr(self, name) is not None]
+        order_fields = self.model_fields_set - {"order_id", "order_number", "shop_id"}
+        if len(stored) > 1:
+            raise ValueError("send orderId or orderNumber, not both")
+        if stored and order_fields:
+            raise ValueError(f"send either {_camel(stored[0])} or order fields, not both")
+        if not stored and not self.items and self.total is None:
+            raise ValueError(
+                "send orderId, orderNumber, or an order with at least one item or a total"
+            )
         return self
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 class ConditionCheck(Schema):

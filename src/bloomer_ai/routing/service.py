@@ -181,8 +181,8 @@ async def context_from_request(
     session: AsyncSession, shop: ShopFacts, request: EvaluateRequest, now: datetime
 ) -> dict[str, Any]:
     """The order context; the session is used only for an orderId or a customerId."""
-    if request.order_id is not None:
-        return await _context_of_stored_order(session, request.order_id, shop, now)
+    if request.order_id is not None or request.order_number is not None:
+        return await _context_of_stored_order(session, request, shop, now)
     customer = None
     if request.customer_id is not None:
         known = await customers.get_customer(session, request.customer_id)
@@ -213,9 +213,13 @@ async def context_from_request(
 
 
 async def _context_of_stored_order(
-    session: AsyncSession, order_id: str, shop: ShopFacts, now: datetime
+    session: AsyncSession, request: EvaluateRequest, shop: ShopFacts, now: datetime
 ) -> dict[str, Any]:
-    order = await orders.get_order(session, order_id)
+    if request.order_number is not None:
+        order = await orders.get_order_by_number(session, request.order_number)
+    else:
+        assert request.order_id is not None
+        order = await orders.get_order(session, request.order_id)
     rows = await orders.order_items(session, order.id)
     customer = (
         await _customer_context(session, order.customer_id, order.placed_at)
@@ -245,6 +249,49 @@ async def _context_of_stored_order(
         timezone=shop.timezone,
         now=now,
     )
+
+
+def route_suggester(cache: RuleSetCache) -> orders.RouteSuggester:
+    """``orders.create_order``'s routing: the shop's rules on the draft, stored with the
+    order as ``{suggestedRoute, matchedRuleIds, evaluatedRules}`` (evaluate's answer)."""
+
+    async def suggest(
+        session: AsyncSession, draft: orders.OrderDraft, customer_id: uuid.UUID | None
+    ) -> dict[str, Any]:
+        repository = RuleRepository(session)
+        rule_set = cache.trusted(repository.shop_id) or await cache.load(session)
+        now = datetime.now(UTC)
+        customer = await _customer_context(session, customer_id, now) if customer_id else None
+        context = build_context(
+            items=[
+                {
+                    "productType": item.product_type,
+                    "sku": item.sku,
+                    "quantity": item.quantity,
+                    "unitPrice": item.unit_price,
+                    "name": item.name,
+                }
+                for item in draft.items
+            ],
+            delivery_zone=draft.delivery_zone,
+            delivery_date=draft.delivery_date,
+            delivery_time=draft.delivery_time,
+            total=draft.total,
+            currency=draft.currency or rule_set.facts.currency,
+            source=draft.source,
+            tags=draft.tags,
+            customer=customer,
+            timezone=rule_set.facts.timezone,
+            now=now,
+        )
+        evaluation = rule_set.rules.evaluate(context, explain=False)
+        return {
+            "suggestedRoute": evaluation.suggested_route,
+            "matchedRuleIds": list(evaluation.matched_rule_ids),
+            "evaluatedRules": evaluation.evaluated_rules,
+        }
+
+    return suggest
 
 
 async def evaluate(
