@@ -183,10 +183,15 @@ def comparisons(
 
 
 def print_comparisons(results: Sequence[dict[str, Any]], scenarios: Mapping[str, Scenario]) -> None:
+    by_name = {result["scenario"]: result for result in results}
     for name, ratio in comparisons(results, scenarios).items():
         other = scenarios[name].compare_to
         assert other is not None
-        print(f"{name} vs {other}: {ratio:.3f} ({other}: {scenarios[other].description})")
+        p99 = by_name[name]["latency_ms"]["p99"], by_name[other]["latency_ms"]["p99"]
+        print(
+            f"{name} vs {other}: {ratio:.3f} req/s, p99 {p99[0]:.2f} vs {p99[1]:.2f} ms "
+            f"({other}: {scenarios[other].description})"
+        )
 
 
 def databases_table(by_database: Mapping[str, Sequence[dict[str, Any]]]) -> str:
