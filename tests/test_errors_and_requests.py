@@ -11,12 +11,12 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from httpx import ASGITransport, AsyncClient, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,6 +42,13 @@ class LineItem(BaseModel):
     name: str = Field(min_length=1)
     quantity: int = Field(ge=1)
 
+    @field_validator("name")
+    @classmethod
+    def not_only_spaces(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("a name needs a letter, not only spaces")
+        return name
+
 
 class Basket(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -65,6 +72,13 @@ def build_router() -> APIRouter:
     @router.post("/basket")
     async def basket(body: Basket) -> dict[str, Any]:
         return {"items": len(body.items), "noteLength": len(body.note)}
+
+    @router.get("/search")
+    async def search(
+        limit: Annotated[int, Query(ge=1)] = 10,
+        x_shop_hint: Annotated[str | None, Header(max_length=3)] = None,
+    ) -> dict[str, int]:
+        return {"limit": limit}
 
     @router.get("/boom")
     async def boom() -> dict[str, str]:
@@ -240,7 +254,8 @@ async def test_body_over_the_limit_with_content_length_is_413(client: AsyncClien
         "/test/basket", content=body, headers={"content-type": "application/json"}
     )
     assert response.request.headers["content-length"] == str(BODY_LIMIT + 1)
-    assert_error_shape(response, 413, "payload_too_large")
+    error = assert_error_shape(response, 413, "payload_too_large")
+    assert f"limit of {BODY_LIMIT} bytes" in error["message"]
 
 
 async def test_declared_length_over_the_limit_is_413_even_on_a_get(client: AsyncClient) -> None:
@@ -319,8 +334,33 @@ async def test_malformed_json_is_422_with_details(client: AsyncClient) -> None:
     )
     error = assert_error_shape(response, 422, "validation_error")
     assert len(error["details"]) == 1
-    assert error["details"][0]["type"] == "json_invalid"
-    assert error["details"][0]["message"]
+    detail = error["details"][0]
+    assert detail["type"] == "json_invalid"
+    # Where (the body), what (not JSON, and why) and at which character.
+    assert detail["field"] == "body"
+    assert detail["message"].startswith("the body is not valid JSON: ")
+    assert detail["message"].endswith(" at character 28")
+
+
+async def test_a_validator_message_reads_without_pydantic_prefix(client: AsyncClient) -> None:
+    response = await client.post("/test/basket", json={"items": [{"name": "  ", "quantity": 1}]})
+    error = assert_error_shape(response, 422, "validation_error")
+    assert error["details"] == [
+        {
+            "field": "body.items[0].name",
+            "message": "a name needs a letter, not only spaces",
+            "type": "value_error",
+        }
+    ]
+
+
+async def test_query_and_header_faults_say_where(client: AsyncClient) -> None:
+    response = await client.get("/test/search?limit=many", headers={"x-shop-hint": "x" * 5})
+    error = assert_error_shape(response, 422, "validation_error")
+    assert {detail["field"] for detail in error["details"]} == {
+        "query.limit",
+        "header.x-shop-hint",
+    }
 
 
 async def test_validation_error_is_422_with_the_field_path(client: AsyncClient) -> None:
@@ -330,7 +370,7 @@ async def test_validation_error_is_422_with_the_field_path(client: AsyncClient) 
     )
     error = assert_error_shape(response, 422, "validation_error")
     fields = {detail["field"] for detail in error["details"]}
-    assert fields == {"items[1].name", "items[1].quantity"}
+    assert fields == {"body.items[1].name", "body.items[1].quantity"}
     for detail in error["details"]:
         assert set(detail) >= {"field", "message", "type"}
 
@@ -339,7 +379,7 @@ async def test_missing_and_unknown_fields_are_named(client: AsyncClient) -> None
     response = await client.post("/test/basket", json={"colour": "red"})
     error = assert_error_shape(response, 422, "validation_error")
     by_field = {detail["field"]: detail["type"] for detail in error["details"]}
-    assert by_field == {"items": "missing", "colour": "extra_forbidden"}
+    assert by_field == {"body.items": "missing", "body.colour": "extra_forbidden"}
 
 
 # --- 500 and 409 --------------------------------------------------------------------------

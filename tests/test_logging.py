@@ -124,6 +124,20 @@ async def test_json_logs_have_a_request_line_and_no_personal_data(
 
 
 @pytest.mark.usefixtures("restore_logging")
+async def test_request_lines_carry_the_error_code_of_an_error_answer(
+    log_client: AsyncClient,
+) -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=True, stream=stream)
+    await log_client.post("/test-log/lookup?phone=1", json={"email": "x"})  # 422
+    await log_client.get("/no-such-route")  # 404
+    await log_client.get("/healthz")  # 200
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    codes = [(e["status"], e.get("error_code")) for e in lines if e.get("event") == "request"]
+    assert codes == [(422, "validation_error"), (404, "not_found"), (200, None)]
+
+
+@pytest.mark.usefixtures("restore_logging")
 async def test_console_logs_have_a_request_line_and_no_personal_data(
     log_client: AsyncClient,
 ) -> None:

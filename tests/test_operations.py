@@ -235,3 +235,27 @@ async def test_api_routes_answer_503_while_the_database_is_away_and_recover(
             assert recovered[-1] == 200, recovered
             assert set(recovered) <= {200, 503}
         await proxy.cut()
+
+
+async def test_metrics_name_the_document_docs_and_their_files_by_route(
+    metrics_client: AsyncClient,
+) -> None:
+    paths = {
+        "/openapi.json": "/openapi.json",
+        "/docs": "/docs",
+        "/redoc": "/redoc",
+    }
+    html = (await metrics_client.get("/docs")).text
+    asset = re.findall(r"""src\s*=\s*["']([^"']+\.js)["']""", html)[0]
+    before = (await metrics_client.get("/metrics")).text
+    for path in [*paths, asset]:
+        assert (await metrics_client.get(path)).status_code == 200, path
+    after = (await metrics_client.get("/metrics")).text
+    for path, template in paths.items():
+        counted = request_count(after, method="GET", route=template, status="200")
+        assert counted == request_count(before, method="GET", route=template, status="200") + 1, (
+            path
+        )
+    mount = asset.rsplit("/", 1)[0] + "/{path}"
+    assert request_count(after, method="GET", route=mount, status="200") >= 1
+    assert request_count(after, method="GET", route="<unmatched>", status="200") == 0

@@ -8,9 +8,11 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import Mount, Route
 
 from bloomer_ai import __version__
 from bloomer_ai.config import Settings, get_settings
@@ -92,8 +94,21 @@ def create_app(
         max_body_bytes=settings.server.max_request_bytes,
         log_requests=settings.server.log_level in {"DEBUG", "INFO"},
         cors_options={**CORS_OPTIONS, "allow_origins": settings.auth.allowed_origins},
+        plain_route_templates=plain_route_templates(app),
     )
     return app
+
+
+def plain_route_templates(app: FastAPI) -> dict[Any, str]:
+    """Endpoint → path of the routes FastAPI adds itself (the document, /docs, its files),
+    so that metrics and the log name them like any other route."""
+    templates: dict[Any, str] = {}
+    for route in app.routes:
+        if isinstance(route, Mount):
+            templates[route.app] = f"{route.path}/{{path}}"
+        elif isinstance(route, Route) and not isinstance(route, APIRoute):
+            templates[route.endpoint] = route.path
+    return templates
 
 
 def routers() -> list[APIRouter]:

@@ -227,7 +227,7 @@ async def test_bad_patches_are_422_with_the_path(client, world, db, tokens, body
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "validation_error"
-    assert [detail["field"] for detail in error["details"]] == [field]
+    assert [detail["field"] for detail in error["details"]] == [f"body.{field}"]
     shop = await stored(db, world.shop.id)
     assert shop.lilli_config == {} and shop.lilli_enabled is True
 
@@ -273,6 +273,6 @@ async def test_config_broken_in_the_database_falls_back_to_defaults(client, worl
     )
     assert response.status_code == 422
     fields = {d["field"] for d in response.json()["error"]["details"]}
-    assert fields == {"config.greeting", "config.businessHours"}
+    assert fields == {"body.config.greeting", "body.config.businessHours"}
     response = await client.patch(URL, json={"config": None}, headers=bearer(tokens["owner"]))
     assert response.status_code == 200

@@ -219,7 +219,7 @@ async def test_bad_input_is_422_with_the_field(client, world, chat_key, body, fi
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "validation_error"
-    assert [detail["field"] for detail in error["details"]] == [field]
+    assert [detail["field"] for detail in error["details"]] == [f"body.{field}"]
 
 
 async def test_message_limit_is_configurable(database_url, session_factory, db, world, chat_key):
@@ -229,7 +229,7 @@ async def test_message_limit_is_configurable(database_url, session_factory, db, 
         assert ok.status_code == 200
         response = await client.post("/api/ai/agent", json={"message": "x" * 11}, headers=chat_key)
     assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["field"] == "message"
+    assert response.json()["error"]["details"][0]["field"] == "body.message"
     assert response.json()["error"]["details"][0]["message"] == "at most 10 characters"
 
 

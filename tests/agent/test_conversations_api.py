@@ -208,7 +208,7 @@ async def test_bad_create_input_is_422(client, world, db, body, field):
         "/api/ai/conversations", json=body, headers=await key(db, world.shop, WRITE)
     )
     assert response.status_code == 422
-    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    assert [d["field"] for d in response.json()["error"]["details"]] == [f"body.{field}"]
 
 
 # --- read one ---------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ async def test_bad_messages_are_422_and_nothing_is_stored(client, world, db, mes
         headers=await key(db, world.shop, WRITE),
     )
     assert response.status_code == 422
-    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    assert [d["field"] for d in response.json()["error"]["details"]] == [f"body.{field}"]
     assert await message_count(db, conversation.id) == 0
 
 

@@ -327,7 +327,7 @@ async def test_revoking_another_shops_key_is_404(client, world, tokens, db):
 async def test_invalid_key_requests_are_422(client, world, tokens, body, field):
     response = await client.post("/api/ai/keys", json=body, headers=owner_headers(tokens))
     assert response.status_code == 422
-    assert any(detail["field"] == field for detail in response.json()["error"]["details"])
+    assert any(detail["field"] == f"body.{field}" for detail in response.json()["error"]["details"])
 
 
 # --- CSRF and CORS -----------------------------------------------------------------------

@@ -83,26 +83,29 @@ async def test_create_read_update_delete(client, shop_keys):
     assert (await client.get(f"{RULES}/{rule['id']}", headers=headers)).status_code == 404
 
 
-async def test_list_is_cursor_paginated(client, shop_keys):
+async def test_list_is_in_the_order_rules_run_in_cursor_pages(client, shop_keys):
+    # Priority first (lower runs first), then creation: the order evaluation uses.
+    priorities = [30, 10, 20, 10, 30]
     ids = [
-        (await create_rule(client, shop_keys["full"], {**BIG_ORDERS, "name": f"r{i}"}))["id"]
-        for i in range(5)
+        (
+            await create_rule(
+                client, shop_keys["full"], {**BIG_ORDERS, "name": f"r{i}", "priority": priority}
+            )
+        )["id"]
+        for i, priority in enumerate(priorities)
     ]
-    first = (await client.get(f"{RULES}?limit=2", headers=shop_keys["reader"])).json()
-    assert [item["id"] for item in first["items"]] == ids[::-1][:2]
-    second = (
-        await client.get(
-            f"{RULES}?limit=2&cursor={first['nextCursor']}", headers=shop_keys["reader"]
-        )
-    ).json()
-    assert [item["id"] for item in second["items"]] == ids[::-1][2:4]
-    last = (
-        await client.get(
-            f"{RULES}?limit=2&cursor={second['nextCursor']}", headers=shop_keys["reader"]
-        )
-    ).json()
-    assert [item["id"] for item in last["items"]] == ids[:1]
-    assert last["nextCursor"] is None
+    run_order = [ids[1], ids[3], ids[2], ids[0], ids[4]]
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = f"{RULES}?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(query, headers=shop_keys["reader"])).json()
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == run_order
+    assert pages == 3
     bad = await client.get(f"{RULES}?limit=101", headers=shop_keys["reader"])
     assert bad.status_code == 422
 
@@ -131,7 +134,7 @@ async def test_bad_rules_are_422_with_the_path(client, shop_keys, conditions, ac
     response = await client.post(RULES, json=body, headers=shop_keys["full"])
     assert response.status_code == 422, response.text
     paths = [detail["field"] for detail in response.json()["error"]["details"]]
-    assert any(path.startswith(fault_path) for path in paths), paths
+    assert any(path.startswith(f"body.{fault_path}") for path in paths), paths
 
 
 async def test_too_deep_rule_is_422(client, shop_keys):

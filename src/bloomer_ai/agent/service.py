@@ -88,7 +88,7 @@ def apply_merge_patch(current: dict[str, Any], patch: dict[str, Any] | None) -> 
             "The agent config is not valid.",
             details=[
                 {
-                    "field": error_path(tuple(error["loc"])),
+                    "field": error_path(("body", *error["loc"])),
                     "message": error["msg"],
                     "type": error["type"],
                 }
@@ -216,7 +216,7 @@ async def begin_turn(
         raise InvalidAgentInput(
             details=[
                 {
-                    "field": "message",
+                    "field": "body.message",
                     "message": f"at most {limits.agent_max_message_chars} characters",
                     "type": "string_too_long",
                 }

@@ -57,14 +57,14 @@ def validate_scopes(scopes: Sequence[str]) -> list[str]:
     if not cleaned:
         raise ValidationFailed(
             "An API key needs at least one scope.",
-            details=[{"field": "scopes", "message": "at least one scope", "type": "scopes"}],
+            details=[{"field": "body.scopes", "message": "at least one scope", "type": "scopes"}],
         )
     unknown = unknown_scopes(cleaned)
     if unknown:
         raise ValidationFailed(
             "Unknown scope(s): " + ", ".join(unknown) + ".",
             details=[
-                {"field": "scopes", "message": f"unknown scope {scope!r}", "type": "scopes"}
+                {"field": "body.scopes", "message": f"unknown scope {scope!r}", "type": "scopes"}
                 for scope in unknown
             ],
         )
@@ -88,12 +88,12 @@ async def create_api_key(
     if not name or len(name) > 100:
         raise ValidationFailed(
             "The key name must be 1 to 100 characters.",
-            details=[{"field": "name", "message": "1 to 100 characters", "type": "name"}],
+            details=[{"field": "body.name", "message": "1 to 100 characters", "type": "name"}],
         )
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise ValidationFailed(
             "expiresInDays must be between 1 and 3650.",
-            details=[{"field": "expiresInDays", "message": "1 to 3650", "type": "range"}],
+            details=[{"field": "body.expiresInDays", "message": "1 to 3650", "type": "range"}],
         )
     prefix, secret = _new_key_text()
     key = await ApiKeyRepository(session).insert(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from bloomer_ai.db.pagination import fetch_page
+from bloomer_ai.db.pagination import fetch_page_in_order
 from bloomer_ai.db.repository import ShopScopedRepository
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import OrderRoutingRule, RoutingRuleSetVersion
@@ -20,7 +20,9 @@ class RuleRepository(ShopScopedRepository):
         return await self._get(OrderRoutingRule, rule_id)
 
     async def page(self, params: PageParams) -> tuple[Sequence[OrderRoutingRule], str | None]:
-        return await fetch_page(self.session, select(OrderRoutingRule), OrderRoutingRule.id, params)
+        """The rules in the order they run: priority (lower first), then creation."""
+        order = (OrderRoutingRule.priority, OrderRoutingRule.created_at, OrderRoutingRule.id)
+        return await fetch_page_in_order(self.session, select(OrderRoutingRule), order, params)
 
     async def all(self) -> Sequence[OrderRoutingRule]:
         return (await self.session.scalars(select(OrderRoutingRule))).all()

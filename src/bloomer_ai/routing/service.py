@@ -39,7 +39,7 @@ def _check_rule(conditions: Any, action: Any) -> None:
     if faults:
         raise InvalidRule(
             details=[
-                {"field": fault.path, "message": fault.message, "type": "invalid_rule"}
+                {"field": f"body.{fault.path}", "message": fault.message, "type": "invalid_rule"}
                 for fault in faults
             ]
         )

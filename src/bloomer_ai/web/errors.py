@@ -20,8 +20,8 @@ from bloomer_ai.errors import (
     RouteNotFound,
     ServiceUnavailable,
     ValidationFailed,
-    error_body,
 )
+from bloomer_ai.web.middleware import note_error_code
 
 log = structlog.get_logger("bloomer_ai.errors")
 
@@ -33,46 +33,62 @@ CONSTRAINT_CONFLICTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
-        parts = parts[1:] if parts[0] == "body" else parts
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic location as the one path convention of every error: where the value came
+    from, then where in it — ``body.items[0].price``, ``query.limit``, ``header.x-api-key``."""
     path = ""
-    for part in parts:
-        if part.isdigit():
+    for part in loc:
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
             path += f"[{part}]"
         else:
-            path += ("." if path else "") + part
+            path += ("." if path else "") + str(part)
     return path
+
+
+# pydantic prefixes the message of a ValueError raised by a validator with its class name.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "not valid JSON")
+        position = error.get("loc", ("body", 0))[-1]
+        return f"the body is not valid JSON: {reason} at character {position}"
+    message = str(error.get("msg", "invalid"))
+    for prefix in _PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:
     return [
         {
-            "field": _location(error.get("loc", ())),
-            "message": str(error.get("msg", "invalid")),
+            "field": "body" if error.get("type") == "json_invalid" else field_path(error["loc"]),
+            "message": _message(error),
             "type": str(error.get("type", "value_error")),
         }
         for error in errors
     ]
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(body, status_code=status, headers=headers)
+def _answer(request: Request, error: AppError, status: int | None = None) -> Response:
+    note_error_code(request.scope, error.code)
+    return JSONResponse(
+        error.body(), status_code=status or error.status_code, headers=error.headers or None
+    )
 
 
-async def handle_app_error(_request: Request, exc: Exception) -> Response:
+async def handle_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return _json(exc.status_code, exc.body(), exc.headers or None)
+    return _answer(request, exc)
 
 
-async def handle_validation_error(_request: Request, exc: Exception) -> Response:
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    error = ValidationFailed(details=validation_details(exc.errors()))
-    return _json(error.status_code, error.body())
+    return _answer(request, ValidationFailed(details=validation_details(exc.errors())))
 
 
-async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: AppError
     if exc.status_code == 404:
@@ -82,15 +98,17 @@ async def handle_http_exception(_request: Request, exc: Exception) -> Response:
     else:
         error = AppError(str(exc.detail))
         error.status_code = exc.status_code  # type: ignore[misc]
-    headers = dict(exc.headers or {})
-    return _json(exc.status_code, error.body(), headers or None)
+    error.headers = dict(exc.headers or {})
+    return _answer(request, error, exc.status_code)
 
 
-async def handle_integrity_error(_request: Request, exc: Exception) -> Response:
+async def handle_integrity_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntegrityError)
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     code, message = CONSTRAINT_CONFLICTS.get(constraint or "", (Conflict.code, Conflict.message))
-    return _json(409, error_body(code, message))
+    conflict = Conflict(message)
+    conflict.code = code  # type: ignore[misc]
+    return _answer(request, conflict)
 
 
 # Seconds a client is asked to wait when the database cannot be reached.
@@ -101,12 +119,11 @@ class DatabaseUnavailable(ServiceUnavailable):
     message = "The database cannot be reached; retry shortly."
 
 
-async def handle_database_unavailable(_request: Request, exc: Exception) -> Response:
+async def handle_database_unavailable(request: Request, exc: Exception) -> Response:
     """The database is down, restarting or out of connections: 503 with Retry-After, an
     ordinary response (the client's connection is kept; the next request tries again)."""
     log.warning("database_unavailable", error_type=type(exc).__name__)
-    error = DatabaseUnavailable(headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    return _json(error.status_code, error.body(), error.headers)
+    return _answer(request, DatabaseUnavailable(headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -117,8 +134,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         request_id=request.scope.get("state", {}).get("request_id"),
         exc_info=exc,
     )
-    error = InternalError()
-    return _json(error.status_code, error.body())
+    return _answer(request, InternalError())
 
 
 def install_exception_handlers(app: FastAPI) -> None:

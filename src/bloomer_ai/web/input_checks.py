@@ -60,11 +60,11 @@ def check_json_text(body: bytes) -> None:
     try:
         parsed = json.loads(body, parse_constant=_not_finite, parse_float=_finite_float)
     except RecursionError:
-        faults.append(_fault("", f"nested deeper than {MAX_JSON_DEPTH} levels"))
+        faults.append(_fault("body", f"nested deeper than {MAX_JSON_DEPTH} levels"))
     except ValueError:
         return  # not JSON at all: FastAPI's own parse answers it
     else:
-        _walk(parsed, "", 0, faults)
+        _walk(parsed, "body", 0, faults)
     if faults:
         raise ValidationFailed(details=faults)
 

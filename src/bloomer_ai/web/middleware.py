@@ -45,6 +45,12 @@ os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 RESPONSE_HEADERS_KEY = "response_headers"
+ERROR_CODE_KEY = "error_code"
+
+
+def note_error_code(scope: Scope, code: str) -> None:
+    """The error code of the answer, for the request's log line."""
+    scope.setdefault("state", {})[ERROR_CODE_KEY] = code
 
 
 def add_response_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
@@ -65,8 +71,12 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         log_requests: bool = True,
         cors_options: dict[str, Any] | None = None,
+        plain_route_templates: dict[Any, str] | None = None,
     ) -> None:
         self.app = app
+        # Routes that are not API routes (the OpenAPI document, /docs and its files) do not
+        # put themselves in the scope; they are labelled by their endpoint instead.
+        self.plain_route_templates = plain_route_templates or {}
         # Starlette's CORS for the requests it concerns: those with an Origin header (a
         # browser's cross-origin ones). Others skip it (~7 µs a request) and get the
         # `Vary: Origin` it would have added.
@@ -97,7 +107,7 @@ class RequestContextMiddleware:
         request_id_header = (b"x-request-id", request_id.encode())
 
         if declared is not None and declared > self.max_body_bytes:
-            await _send_error(send, PayloadTooLarge(), request_id_header)
+            await _send_error(send, scope, self._too_large(), request_id_header)
             self._finish(scope, request_id, 413, started)
             return
 
@@ -130,13 +140,13 @@ class RequestContextMiddleware:
             await inner(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             if not status_holder["started"]:
-                await _send_error(send, PayloadTooLarge(), request_id_header)
+                await _send_error(send, scope, self._too_large(), request_id_header)
             status_holder["status"] = 413
         except Exception:
             # The app's 500 handler answers from outside this layer, without the request id:
             # answer here instead; the error still propagates so the server logs it.
             if not status_holder["started"]:
-                await _send_error(send, InternalError(), request_id_header)
+                await _send_error(send, scope, InternalError(), request_id_header)
             status_holder["status"] = 500
             raise
         finally:
@@ -145,15 +155,23 @@ class RequestContextMiddleware:
                 await finish_request_session(scope, failed=True)
             self._finish(scope, request_id, int(status_holder["status"]), started)
 
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The request body is larger than the limit of {self.max_body_bytes} bytes."
+        )
+
     def _finish(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         duration = time.perf_counter() - started
         route = scope.get("route")
-        template = getattr(route, "path", None) or "<unmatched>"
+        template = getattr(route, "path", None) or self.plain_route_templates.get(
+            scope.get("endpoint"), "<unmatched>"
+        )
         method = scope.get("method", "")
         observe_request(method, template, status, duration)
         if not self.log_requests:
             return
         state = scope.get("state", {})
+        error_code = state.get(ERROR_CODE_KEY)
         self.access_log.info(
             "request",
             method=method,
@@ -162,6 +180,7 @@ class RequestContextMiddleware:
             duration_ms=round(duration * 1000, 2),
             request_id=request_id,
             shop_id=state.get("shop_id"),
+            **({"error_code": error_code} if error_code else {}),
         )
 
 
@@ -182,7 +201,10 @@ def _request_id_and_length(scope: Scope) -> tuple[str | None, int | None]:
     return request_id, length
 
 
-async def _send_error(send: Send, error: Any, extra_header: tuple[bytes, bytes]) -> None:
+async def _send_error(
+    send: Send, scope: Scope, error: Any, extra_header: tuple[bytes, bytes]
+) -> None:
+    note_error_code(scope, error.code)
     body = orjson.dumps(error.body())
     await send(
         {

@@ -33,7 +33,7 @@ async def page_params(
         raise ValidationFailed(
             "The cursor is not valid.",
             details=[
-                {"field": "cursor", "message": "not a cursor from this API", "type": "cursor"}
+                {"field": "query.cursor", "message": "not a cursor from this API", "type": "cursor"}
             ],
         ) from None
 
