@@ -20,6 +20,7 @@ from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.logging import configure_logging
 from bloomer_ai.web.errors import install_exception_handlers
 from bloomer_ai.web.middleware import RequestContextMiddleware
+from bloomer_ai.web.openapi import install_openapi
 from bloomer_ai.web.routes import JsonRoute
 
 log = structlog.get_logger("bloomer_ai")
@@ -87,6 +88,9 @@ def create_app(
     install_exception_handlers(app)
     for router in routers():
         app.include_router(router)
+    from bloomer_ai.auth.dependencies import SECURITY_SCHEMES
+
+    install_openapi(app, SECURITY_SCHEMES)
 
     # The outermost layer: request id, size limit, access log, metrics and CORS.
     app.add_middleware(

@@ -116,6 +116,9 @@ async def test_another_shops_customer_as_a_filter_is_404(client, florist, db):
         ("?status=lost", "query.status"),
         ("?customerId=nope", "query.customerId"),
         ("?deliveryFrom=tomorrow", "query.deliveryFrom"),
+        # Numbers are not read as Unix timestamps: only the ISO forms the document names.
+        ("?deliveryTo=0", "query.deliveryTo"),
+        ("?createdTo=1700000000", "query.createdTo"),
         ("?createdFrom=2026-11-23T00:00:00", "query.createdFrom"),
         ("?limit=0", "query.limit"),
     ],

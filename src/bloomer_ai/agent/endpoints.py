@@ -123,6 +123,8 @@ async def list_conversations(
         str | None, Query(alias="customerId", max_length=64, description="Only this customer's.")
     ] = None,
 ) -> Page[ConversationRead]:
+    """The shop's conversations with Lilli, newest first, in cursor pages; optionally only
+    one customer's."""
     rows, next_cursor = await service.list_conversations(session, page, customer_id=customer_id)
     return Page[ConversationRead](
         items=[ConversationRead.model_validate(row) for row in rows], next_cursor=next_cursor
@@ -138,6 +140,8 @@ async def list_conversations(
 async def create_conversation(
     body: ConversationCreate, principal: ConversationWriter, session: ShopSession
 ) -> ConversationRead:
+    """Starts an empty conversation, optionally for a customer and with a title and topic.
+    Starts an empty conversation, optionally for a customer and with a title and topic."""
     conversation = await service.create_conversation(session, body, user_id=principal.user_id)
     return ConversationRead.model_validate(conversation)
 
@@ -150,6 +154,8 @@ async def create_conversation(
 async def get_conversation(
     conversation_id: str, principal: ConversationReader, session: ShopSession, page: Paging
 ) -> ConversationDetail:
+    """A conversation and one page of its messages, newest first (`cursor` pages further
+    back)."""
     conversation, messages, next_cursor = await service.get_conversation(
         session, conversation_id, page
     )
@@ -172,6 +178,8 @@ async def get_conversation(
 async def append_messages(
     conversation_id: str, body: MessagesAppend, principal: ConversationWriter, session: ShopSession
 ) -> MessagesAppended:
+    """Stores messages of a conversation that Lilli handled without this service (all or
+    none, in the order given)."""
     messages = await service.append_messages(session, conversation_id, body)
     return MessagesAppended(items=[MessageRead.model_validate(m) for m in messages])
 
@@ -184,6 +192,7 @@ async def append_messages(
 async def delete_conversation(
     conversation_id: str, principal: ConversationWriter, session: ShopSession
 ) -> None:
+    """Erases the conversation and every message in it."""
     await service.delete_conversation(session, conversation_id)
 
 
@@ -194,6 +203,8 @@ async def delete_conversation(
     "/agent/config", response_model=AgentConfigRead, summary="The shop's Lilli configuration"
 )
 async def read_config(principal: ConfigReader, session: ShopSession) -> AgentConfigRead:
+    """Whether Lilli is on for the shop, and its configuration with every default filled
+    in."""
     return await service.read_agent_config(session)
 
 
@@ -205,4 +216,6 @@ async def read_config(principal: ConfigReader, session: ShopSession) -> AgentCon
 async def patch_config(
     body: AgentConfigPatch, principal: ConfigManager, session: ShopSession
 ) -> AgentConfigRead:
+    """Changes the configuration as a JSON merge patch (RFC 7396): fields sent replace,
+    `null` removes. The result is validated as a whole; owners and admins only."""
     return await service.patch_agent_config(session, body)

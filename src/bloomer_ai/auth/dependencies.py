@@ -37,6 +37,7 @@ from bloomer_ai.errors import FeatureDisabled, RateLimited
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
 from bloomer_ai.web.features import Feature, feature_switch
 from bloomer_ai.web.middleware import add_response_headers
+from bloomer_ai.web.openapi import RouteContract
 from bloomer_ai.web.unit_of_work import bind_request_shop
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,6 +57,46 @@ _KINDS: dict[AuthKind, frozenset[PrincipalKind]] = {
     AuthKind.SESSION: frozenset({PrincipalKind.SESSION}),
     AuthKind.API_KEY: frozenset({PrincipalKind.API_KEY}),
     AuthKind.SESSION_OR_KEY: frozenset({PrincipalKind.SESSION, PrincipalKind.API_KEY}),
+}
+
+
+# The document's security schemes: what ``Authenticator.read_credentials`` accepts.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "authjs.session-token",
+        "description": "The web app's NextAuth session cookie, passed through by its server: "
+        "`authjs.session-token` or `next-auth.session-token` (with the `__Secure-` prefix "
+        "on https). Writes with a cookie must come from an allowed origin (CSRF).",
+    },
+    "sessionToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "NextAuth session token",
+        "description": "The same session token as `Authorization: Bearer <token>`: a NextAuth "
+        "JWT (v4 or Auth.js v5) or a database session token.",
+    },
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "blm_…",
+        "description": "An API key of the shop (`Authorization: Bearer blm_…`), for Lilli "
+        "and other servers; what it may do is its scopes.",
+    },
+    "apiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The same API key in the `X-API-Key` header.",
+    },
+}
+_SESSION_SCHEMES = ("sessionCookie", "sessionToken")
+_KEY_SCHEMES = ("apiKey", "apiKeyHeader")
+SECURITY_BY_KIND: dict[AuthKind, tuple[str, ...]] = {
+    AuthKind.SESSION: _SESSION_SCHEMES,
+    AuthKind.API_KEY: _KEY_SCHEMES,
+    AuthKind.SESSION_OR_KEY: _SESSION_SCHEMES + _KEY_SCHEMES,
 }
 
 
@@ -90,6 +131,25 @@ class Access:
         return (
             f"Access({self.auth_kind.value}, scopes={sorted(self.scopes)}, "
             f"group={self.group.value}, feature={self.feature})"
+        )
+
+    def openapi_contract(self) -> RouteContract:
+        """What this declaration means in the OpenAPI document (``web.openapi``)."""
+        statuses = {401: "", 403: "", 429: "", 503: ""}
+        if self.feature is not None:
+            statuses[404] = ""
+        who = {
+            AuthKind.SESSION: "A web-app session (NextAuth cookie or session token).",
+            AuthKind.API_KEY: "An API key of the shop.",
+            AuthKind.SESSION_OR_KEY: "A web-app session or an API key of the shop.",
+        }[self.auth_kind]
+        if self.roles is not None:
+            who += " Sessions need the role " + " or ".join(sorted(self.roles)) + "."
+        return RouteContract(
+            security=SECURITY_BY_KIND[self.auth_kind],
+            scopes=self.scopes,
+            statuses=statuses,
+            note=f"**Access:** {who}",
         )
 
     async def __call__(self, request: Request) -> Principal:

@@ -25,6 +25,8 @@ ManagerRead = Annotated[Principal, Depends(manager_access(RouteGroup.READ))]
 
 @router.get("/me", response_model=MeRead, summary="The caller: user or key, shop, role, scopes")
 async def who_am_i(principal: AnyPrincipal) -> MeRead:
+    """Who the credentials belong to: the user (session) or the key, the shop, the role and
+    the scopes."""
     return service.describe_principal(principal)
 
 
@@ -40,6 +42,8 @@ async def create_key(
     session: ShopSession,
     authenticator: AuthenticatorDep,
 ) -> ApiKeyCreated:
+    """Creates an API key for the caller's shop with the scopes given. The key (`blm_…`) is
+    in this answer only; it is stored as a hash."""
     issued = await service.create_api_key(
         session,
         name=body.name,
@@ -53,6 +57,8 @@ async def create_key(
 
 @router.get("/keys", response_model=Page[ApiKeyRead], summary="The shop's API keys (no secrets)")
 async def list_keys(principal: ManagerRead, session: ShopSession, page: Paging) -> Page[ApiKeyRead]:
+    """The shop's API keys, newest first: name, prefix, scopes, expiry, last use. Never the
+    keys themselves."""
     rows, next_cursor = await service.list_api_keys(session, page)
     return Page[ApiKeyRead](
         items=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor
@@ -67,5 +73,6 @@ async def list_keys(principal: ManagerRead, session: ShopSession, page: Paging) 
 async def revoke_key(
     key_id: str, principal: Manager, session: ShopSession, authenticator: AuthenticatorDep
 ) -> None:
+    """Revokes the key at once, in every process of the service."""
     key = await service.revoke_api_key(session, key_id)
     authenticator.forget_key(key.id)

@@ -51,6 +51,10 @@ async def search_customers(
         str | None, Query(min_length=1, max_length=200, description="The start of the name.")
     ] = None,
 ) -> Page[CustomerRead]:
+    """Finds the shop's customers, newest first, by `phone` (any common spelling, read with
+    the shop's country as the default region), `email` (any letter case) and `name` (the
+    start of the name, any letter case). Filters sent together must all match; with none,
+    every customer is listed."""
     country = (await shops.shop_profile(session)).country if phone is not None else ""
     rows, next_cursor = await service.search_customers(
         session, page, country=country, phone=phone, email=email, name_prefix=name
@@ -68,6 +72,7 @@ async def search_customers(
 async def get_customer(
     customer_id: str, principal: CustomerReader, session: ShopSession
 ) -> CustomerDetail:
+    """A customer with their number of orders and their last order."""
     customer = await service.get_customer(session, customer_id)
     history = await service.customer_history(session, customer.id)
     last = history.last_order

@@ -6,17 +6,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.customers import service as customers
 from bloomer_ai.kit.pagination import Page
+from bloomer_ai.kit.schemas import IsoDate, IsoDatetime
 from bloomer_ai.orders import service
 from bloomer_ai.orders.repository import OrderFilters
 from bloomer_ai.orders.schemas import (
@@ -49,16 +48,16 @@ async def order_filters(
     ] = None,
     number: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     delivery_from: Annotated[
-        date | None, Query(alias="deliveryFrom", description="Delivery on or after this date.")
+        IsoDate | None, Query(alias="deliveryFrom", description="Delivery on or after this date.")
     ] = None,
     delivery_to: Annotated[
-        date | None, Query(alias="deliveryTo", description="Delivery on or before this date.")
+        IsoDate | None, Query(alias="deliveryTo", description="Delivery on or before this date.")
     ] = None,
     created_from: Annotated[
-        AwareDatetime | None, Query(alias="createdFrom", description="Created at or after.")
+        IsoDatetime | None, Query(alias="createdFrom", description="Created at or after.")
     ] = None,
     created_to: Annotated[
-        AwareDatetime | None, Query(alias="createdTo", description="Created before.")
+        IsoDatetime | None, Query(alias="createdTo", description="Created before.")
     ] = None,
 ) -> OrderFilters:
     if customer_id is not None:
@@ -81,6 +80,8 @@ Filters = Annotated[OrderFilters, Depends(order_filters)]
 async def list_orders(
     principal: OrderReader, session: ShopSession, page: Paging, filters: Filters
 ) -> Page[OrderRead]:
+    """The shop's orders, newest first, in cursor pages; filter by source, status,
+    customer, number, delivery dates and creation time."""
     rows, next_cursor = await service.list_orders(session, page, filters)
     return Page[OrderRead](
         items=[OrderRead.model_validate(row) for row in rows], next_cursor=next_cursor
@@ -93,12 +94,14 @@ for _router in (router, web_app_router):
         list_orders,
         methods=["GET"],
         response_model=Page[OrderRead],
+        responses={404: {"description": "`customerId` names no customer of this shop."}},
         summary="The shop's orders, newest first, with filters",
     )
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail, summary="An order with its items")
 async def get_order(order_id: str, principal: OrderReader, session: ShopSession) -> OrderDetail:
+    """An order of the shop with its items."""
     order, items = await service.get_order_with_items(session, order_id)
     return OrderDetail.model_validate(
         {

@@ -62,6 +62,9 @@ async def evaluate(
     rule_sets: RuleSets,
     explain: Annotated[bool, Query(description="Say why each rule matched or not.")] = False,
 ) -> EvaluateResponse:
+    """Runs the shop's enabled rules, in priority order, against an order: a stored one
+    (`orderId` or `orderNumber`) or one described in the body (at least one item or a
+    total). Changes nothing; `explain=true` says why each rule matched or not."""
     result = await service.evaluate(session, rule_sets, body, explain=explain)
     return EvaluateResponse(
         suggested_route=dict(result.suggested_route) if result.suggested_route else None,
@@ -87,6 +90,8 @@ async def evaluate(
 
 @router.get("/rules", response_model=Page[RuleRead], summary="The shop's routing rules")
 async def list_rules(principal: Reader, session: ShopSession, page: Paging) -> Page[RuleRead]:
+    """The shop's routing rules in the order they run (priority, lower first, then
+    creation), in cursor pages."""
     rows, next_cursor = await service.list_rules(session, page)
     return Page[RuleRead](items=[RuleRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -100,23 +105,40 @@ async def list_rules(principal: Reader, session: ShopSession, page: Paging) -> P
 async def create_rule(
     body: RuleCreate, principal: Writer, session: ShopSession, rule_sets: RuleSets
 ) -> RuleRead:
+    """A rule is JsonLogic `conditions` over the order's fields and one `action`. Refused
+    with each fault's path when an operator, field, size or action is not valid."""
     return RuleRead.model_validate(await service.create_rule(session, body, rule_sets))
 
 
-@router.get("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
+@router.get(
+    "/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS, summary="A routing rule"
+)
 async def get_rule(rule_id: str, principal: Reader, session: ShopSession) -> RuleRead:
+    """One routing rule of the shop."""
     return RuleRead.model_validate(await service.get_rule(session, rule_id))
 
 
-@router.patch("/rules/{rule_id}", response_model=RuleRead, responses=RULE_ERRORS)
+@router.patch(
+    "/rules/{rule_id}",
+    response_model=RuleRead,
+    responses=RULE_ERRORS,
+    summary="Change a routing rule",
+)
 async def update_rule(
     rule_id: str, body: RuleUpdate, principal: Writer, session: ShopSession, rule_sets: RuleSets
 ) -> RuleRead:
+    """Changes the fields sent; the others stay. The result is validated as a whole."""
     return RuleRead.model_validate(await service.update_rule(session, rule_id, body, rule_sets))
 
 
-@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RULE_ERRORS)
+@router.delete(
+    "/rules/{rule_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=RULE_ERRORS,
+    summary="Delete a routing rule",
+)
 async def delete_rule(
     rule_id: str, principal: Writer, session: ShopSession, rule_sets: RuleSets
 ) -> None:
+    """Deletes the rule; evaluations from the next request on no longer see it."""
     await service.delete_rule(session, rule_id, rule_sets)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
-from bloomer_ai.kit.schemas import InputSchema, Schema
+from bloomer_ai.kit.schemas import InputSchema, IsoDate, Schema
 
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -62,6 +62,18 @@ class EvaluateRequest(InputSchema):
     """One of: ``orderId`` or ``orderNumber`` (an order of the shop), or an order-like body
     with at least one item or a total."""
 
+    # What JSON Schema can say of the rule below: at least one of the forms is there.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["orderId"]},
+                {"required": ["orderNumber"]},
+                {"required": ["items"], "properties": {"items": {"minItems": 1}}},
+                {"required": ["total"]},
+            ]
+        }
+    )
+
     order_id: str | None = None
     order_number: str | None = Field(
         default=None, min_length=1, max_length=40, description="The number people use."
@@ -69,7 +81,7 @@ class EvaluateRequest(InputSchema):
     customer_id: str | None = None
     items: list[OrderItemInput] | None = Field(default=None, max_length=500)
     delivery_zone: str | None = Field(default=None, max_length=64)
-    delivery_date: date | None = None
+    delivery_date: IsoDate | None = None
     delivery_time: str | None = Field(default=None, pattern=HHMM_PATTERN)
     total: int | None = Field(default=None, ge=0, description="Minor units; default: items.")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")

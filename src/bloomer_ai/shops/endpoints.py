@@ -25,6 +25,8 @@ ShopReader = Annotated[
 
 @router.get("/shop", response_model=ShopRead, summary="The caller's shop")
 async def read_shop(principal: ShopReader, session: ShopSession) -> ShopRead:
+    """The shop the credentials belong to: its name, country, time zone and
+    currency."""
     profile = await service.shop_profile(session)
     return ShopRead(
         id=profile.id,

@@ -8,9 +8,11 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from bloomer_ai.errors import (
     AppError,
@@ -95,11 +97,24 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         error = RouteNotFound()
     elif exc.status_code == 405:
         error = MethodNotAllowed()
+        # Starlette names the methods of the first route on the path; a path can have more.
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
     else:
         error = AppError(str(exc.detail))
         error.status_code = exc.status_code  # type: ignore[misc]
     error.headers = dict(exc.headers or {})
     return _answer(request, error, exc.status_code)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        route_path, route_methods = route.path, route.methods
+        if route_path and route_methods and compile_path(route_path)[0].match(path):
+            methods |= route_methods
+    return sorted(methods)
 
 
 async def handle_integrity_error(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", summary="The process is alive")
 async def healthz() -> dict[str, str]:
+    """Liveness: answers while the process runs, without touching the database."""
     return {"status": "ok"}
 
 
@@ -21,6 +22,7 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "The database cannot be reached"}},
 )
 async def readyz(request: Request) -> dict[str, str]:
+    """Readiness: 200 when the database answers a query, else 503 with `Retry-After`."""
     engine = request.app.state.engine
     try:
         # Autocommit: one round trip, no BEGIN and ROLLBACK around the probe's `select 1`.
@@ -32,6 +34,8 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "database": "ok"}
 
 
+# Hidden from the document on purpose: Prometheus text for the scraper, not part of the API
+# the web app and Lilli use.
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics() -> Response:
     body, content_type = render_metrics()
