@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install run test lint format bench openapi clean
+.PHONY: install run test lint format bench openapi client clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install
 # The committed contract (tests fail when the app's document drifts from it).
 openapi: install
 	$(BIN)/bloomer-ai openapi > openapi.json
+
+# The TypeScript client: types from openapi.json, then the build (tests fail on drift).
+client: openapi
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run build
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: install
