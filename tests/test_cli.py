@@ -100,6 +100,31 @@ def create_shop(db_url: str, cli_dir: Path) -> str:
     return str(one_json_object(result)["id"])
 
 
+# --- help -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [(), ("serve",), ("users", "create"), ("keys", "list")])
+def test_help_lists_flags_as_plain_flags(cli_dir: Path, command: tuple[str, ...]) -> None:
+    result = run_cli(*command, "--help", cwd=cli_dir, database=None)
+    assert result.returncode == 0, result.stderr
+    assert "<bool>" not in result.stdout
+    assert "--no-" not in result.stdout  # no negative twin of an on/off flag
+    help_line = next(line for line in result.stdout.splitlines() if "--help" in line)
+    assert help_line.split() == ["--help", "Show", "this", "message", "and", "exit."]
+
+
+def test_the_command_line_module_imports_no_framework_up_front() -> None:
+    """``--help`` answers at once: the app, SQLAlchemy and the settings are imported by the
+    command that needs them."""
+    heavy = ["sqlalchemy", "fastapi", "psycopg", "alembic", "uvicorn", "structlog",
+             "pydantic_settings", "rich", "bloomer_ai.config", "bloomer_ai.models"]  # fmt: skip
+    probe = f"import sys, bloomer_ai.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
+
+
 # --- shops --------------------------------------------------------------------------------
 
 

@@ -1,51 +1,50 @@
-"""bloomer-ai: serve | db | shops | users | keys | openapi.
+"""bloomer-ai: serve | db | shops | users | members | sessions | keys | openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
 Bad input and unusable configuration end in one clear line on stderr and a non-zero exit.
+
+Only typer is imported up front: the app, SQLAlchemy and the settings are imported by the
+command that needs them, so ``--help`` and a mistyped option answer at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
-import psycopg
 import typer
-from sqlalchemy.exc import DBAPIError
 
-from bloomer_ai.config import ConfigurationError, Settings, load_settings
-from bloomer_ai.db.embedded import EmbeddedDatabaseError
-from bloomer_ai.db.engine import (
-    DatabaseTarget,
-    DatabaseUnavailable,
-    check_connection,
-    create_engine,
-    resolve_database,
-)
-from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
-from bloomer_ai.errors import AppError
-from bloomer_ai.logging import configure_logging
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
-app = typer.Typer(
-    help="Bloomer AI backend: the service and its operator commands.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-shops_app = typer.Typer(help="Shops.", no_args_is_help=True)
-users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+    from bloomer_ai.config import Settings
+    from bloomer_ai.db.engine import DatabaseTarget
+
+
+def _group(help_text: str, **options: Any) -> typer.Typer:
+    # Plain click help: flags listed as flags (rich help marks every option, --help
+    # included, with a value type), and rich is never imported.
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        **options,
+    )
+
+
+app = _group("Bloomer AI backend: the service and its operator commands.")
+db_app = _group("Database schema.")
+shops_app = _group("Shops.")
+users_app = _group("Users of the web app.")
+keys_app = _group("API keys of a shop (for Lilli and other servers).")
 app.add_typer(db_app, name="db")
 app.add_typer(shops_app, name="shops")
-keys_app = typer.Typer(
-    help="API keys of a shop (for Lilli and other servers).", no_args_is_help=True
-)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
@@ -58,6 +57,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _settings() -> Settings:
+    from bloomer_ai.config import ConfigurationError, load_settings
+    from bloomer_ai.logging import configure_logging
+
     try:
         settings = load_settings()
     except ConfigurationError as exc:
@@ -67,6 +69,9 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
+    from bloomer_ai.db.embedded import EmbeddedDatabaseError
+    from bloomer_ai.db.engine import DatabaseUnavailable, check_connection, resolve_database
+
     try:
         target = resolve_database(settings.db)
         check_connection(target)
@@ -83,6 +88,14 @@ def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
 def _run_in_session(
     settings: Settings, target: DatabaseTarget, action: Callable[[Any], Awaitable[T]]
 ) -> T:
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from bloomer_ai.db.engine import create_engine
+    from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
+    from bloomer_ai.errors import AppError
+
     async def run() -> T:
         # Operator commands act as the tables' owner, across shops.
         engine = create_engine(target, settings.db, as_owner=True)
@@ -102,6 +115,8 @@ def _run_in_session(
 
 def _database_error(exc: DBAPIError, target: DatabaseTarget) -> str:
     """One line for a failed statement: never the SQL, its parameters or the password."""
+    import psycopg
+
     if isinstance(exc.orig, psycopg.errors.UndefinedTable):
         return f"{target.description} has no schema or an old one; run `bloomer-ai db upgrade`"
     lines = str(exc.orig).strip().splitlines()
@@ -128,12 +143,14 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
 @app.command()
 def serve(
     demo: Annotated[
-        bool, typer.Option(help="Seed a demo shop (once) and print credentials.")
+        bool, typer.Option("--demo", help="Seed a demo shop (once) and print credentials.")
     ] = False,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT).")] = None,
 ) -> None:
     """Run the API server (on the embedded default: migrate first; on a server: check)."""
+    import signal
+
     import uvicorn
 
     from bloomer_ai.main import create_app
@@ -168,6 +185,9 @@ def serve(
 def _check_role(settings: Settings, target: DatabaseTarget) -> None:
     """Production refuses a role that row-level security would not hold; elsewhere the
     app says so loudly when it starts."""
+    import asyncio
+
+    from bloomer_ai.db.engine import create_engine
     from bloomer_ai.db.roles import describe_unprotected, role_protection
 
     async def check() -> None:
@@ -375,6 +395,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
 @app.command()
 def openapi() -> None:
     """Print the OpenAPI document (no database needed)."""
+    from bloomer_ai.config import ConfigurationError, load_settings
     from bloomer_ai.main import create_app
 
     try:
