@@ -363,6 +363,36 @@ def test_serve_refuses_a_server_database_that_is_not_migrated(
     assert current == head
 
 
+def test_db_upgrade_names_the_revision_the_database_is_at(empty_db_url: str, cli_dir: Path) -> None:
+    from bloomer_ai.db.migrate import known_revisions
+
+    head = known_revisions()[-1]
+    unknown = run_cli("db", "upgrade", "9999", cwd=cli_dir, database=empty_db_url)
+    line = assert_one_line_failure(unknown)
+    assert line == f"error: unknown revision 9999 (known: 0001…{head}, head)"
+    assert query(empty_db_url, "select to_regclass('alembic_version')") == [(None,)]
+
+    to_0005 = run_cli("db", "upgrade", "0005", cwd=cli_dir, database=empty_db_url)
+    assert to_0005.returncode == 0, to_0005.stderr
+    assert to_0005.stdout.startswith("database at 0005, upgraded from an empty schema (")
+    # What was migrated is logged; Alembic's dialect chatter is not.
+    assert "Running upgrade 0004 -> 0005" in to_0005.stderr
+    assert "Context impl" not in to_0005.stderr and "Will assume" not in to_0005.stderr
+
+    # Asking for an older revision leaves the database where it is, and says where.
+    older = run_cli("db", "upgrade", "0003", cwd=cli_dir, database=empty_db_url)
+    assert older.returncode == 0, older.stderr
+    assert older.stdout.startswith("database at 0005, already past 0003 ")
+    assert older.stderr == ""  # nothing migrated, nothing logged
+    assert query(empty_db_url, "select version_num from alembic_version") == [("0005",)]
+
+    to_head = run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url)
+    assert to_head.stdout.startswith(f"database at {head}, upgraded from 0005 (")
+    again = run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url)
+    assert again.stdout.startswith(f"database at {head}, nothing to do (")
+    assert again.stderr == ""
+
+
 def test_keys_create_list_and_revoke(db_url: str, cli_dir: Path) -> None:
     shop_id = create_shop(db_url, cli_dir)
     created = one_json_object(

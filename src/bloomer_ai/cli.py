@@ -218,14 +218,30 @@ def _require_current_schema(target: DatabaseTarget) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply pending migrations."""
-    from bloomer_ai.db.migrate import upgrade
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision (never older).")] = "head",
+) -> None:
+    """Apply pending migrations; say which revision the database is at."""
+    from bloomer_ai.db.migrate import MigrationError, upgrade
 
     settings = _settings()
     target = _database(settings, migrate=False)
-    upgrade(target.operator_url, revision, app_role=settings.db.db_app_role)
-    typer.echo(f"database at {revision} ({target.description})")
+    try:
+        done = upgrade(target.operator_url, revision, app_role=settings.db.db_app_role)
+    except MigrationError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"database at {done.after or 'none'}, {_upgrade_outcome(done, revision)} "
+        f"({target.description})"
+    )
+
+
+def _upgrade_outcome(done: Any, requested: str) -> str:
+    if done.before != done.after:
+        return f"upgraded from {done.before or 'an empty schema'}"
+    if requested in ("head", "heads") or requested == done.after:
+        return "nothing to do"
+    return f"already past {requested} (`db upgrade` never goes back)"
 
 
 # --- shops / users --------------------------------------------------------------------------
