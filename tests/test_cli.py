@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -391,6 +392,25 @@ def test_db_upgrade_names_the_revision_the_database_is_at(empty_db_url: str, cli
     again = run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url)
     assert again.stdout.startswith(f"database at {head}, nothing to do (")
     assert again.stderr == ""
+
+
+def test_serve_with_an_incomplete_ai_provider_is_one_line(cli_dir: Path) -> None:
+    # Checked before the database is even reached.
+    result = run_cli(
+        "serve", "--port", "1", cwd=cli_dir, database=UNREACHABLE_URL, AI_PROVIDER="lilli"
+    )
+    assert assert_one_line_failure(result) == (
+        "error: LILLI_BASE_URL is required for AI_PROVIDER=lilli"
+    )
+
+
+def test_serve_on_a_port_in_use_is_one_line(db_url: str, cli_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), cwd=cli_dir, database=db_url)
+    assert assert_one_line_failure(result) == f"error: port {port} on 127.0.0.1 is in use"
 
 
 def test_keys_create_list_and_revoke(db_url: str, cli_dir: Path) -> None:

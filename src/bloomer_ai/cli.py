@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    import socket
+
     from sqlalchemy.exc import DBAPIError
 
     from bloomer_ai.config import Settings
@@ -149,6 +151,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PORT).")] = None,
 ) -> None:
     """Run the API server (on the embedded default: migrate first; on a server: check)."""
+    import logging
     import signal
 
     import uvicorn
@@ -156,30 +159,80 @@ def serve(
     from bloomer_ai.main import create_app
 
     settings = _settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    _check_ai_provider(settings)
     target = _database(settings)
     if not target.embedded:
         _require_current_schema(target)
     _check_role(settings, target)
+    listener = _listen(host, port)
     if demo:
-        from bloomer_ai.demo import describe_demo, seed_demo
-
-        credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
-        typer.echo(
-            describe_demo(credentials, host or settings.server.host, port or settings.server.port)
-        )
+        _seed_demo(settings, target, host, port)
     application = create_app(settings, database=target)
     # uvicorn re-raises SIGTERM after a graceful shutdown; make that an ordinary exit so the
     # embedded PostgreSQL is stopped by its exit hook.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        application,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=settings.webhooks.trust_forwarded_headers,
-        forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=settings.webhooks.trust_forwarded_headers,
+            forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
+        )
     )
+    # Given a socket, uvicorn does not say where it listens.
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)",
+        f"[{host}]" if ":" in host else host,
+        port,
+    )
+    server.run(sockets=[listener])
+    if not server.started:
+        raise typer.Exit(3)
+
+
+def _seed_demo(settings: Settings, target: DatabaseTarget, host: str, port: int) -> None:
+    from bloomer_ai.demo import describe_demo, seed_demo
+
+    credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
+    typer.echo(describe_demo(credentials, host, port))
+
+
+def _check_ai_provider(settings: Settings) -> None:
+    """The provider the app would open at start: a missing setting is one line now, not a
+    traceback from the server's start-up."""
+    import asyncio
+
+    from bloomer_ai.agent.providers import ProviderConfigError, provider_from_settings
+
+    try:
+        provider = provider_from_settings(settings)
+    except ProviderConfigError as exc:
+        fail(str(exc), 2)
+    asyncio.run(provider.aclose())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is seeded or started: a port in use is
+    one line (and no other process can take it between the check and the start)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} on {host} is in use")
+        fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}")
+    return listener
 
 
 def _check_role(settings: Settings, target: DatabaseTarget) -> None:
