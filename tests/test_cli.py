@@ -247,8 +247,9 @@ def test_users_create_refuses_an_unknown_shop_and_keeps_nothing(db_url: str, cli
 def test_users_create_refuses_a_malformed_shop_id(db_url: str, cli_dir: Path) -> None:
     email = f"{unique('badid')}@example.test"
     result = run_cli(
-        "users", "create", "--email", email, "--shop", "not-an-id", cwd=cli_dir, database=db_url
-    )
+        "users", "create", "--email", email, "--shop", "not-an-id", "--role", "staff",
+        cwd=cli_dir, database=db_url,
+    )  # fmt: skip
     assert "shop" in assert_one_line_failure(result)
     assert query(db_url, "select count(*) from users where email = %s", email) == [(0,)]
 
@@ -275,6 +276,99 @@ def test_users_create_refuses_an_unknown_role(db_url: str, cli_dir: Path) -> Non
 def test_users_create_refuses_an_invalid_email(db_url: str, cli_dir: Path) -> None:
     result = run_cli("users", "create", "--email", "not-an-address", cwd=cli_dir, database=db_url)
     assert "e-mail" in assert_one_line_failure(result)
+
+
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        (
+            ["--shop", "01a24f54-d3fa-79e3-84aa-bf74f3f99149"],
+            "error: --shop needs --role (owner | admin | staff): the user's role in that shop",
+        ),
+        (
+            ["--role", "owner"],
+            "error: --role needs --shop: the shop the user becomes a member of",
+        ),
+    ],
+)
+def test_users_create_refuses_half_a_membership(cli_dir: Path, flags: list[str], line: str) -> None:
+    # Refused before the database is reached (it is not reachable here).
+    result = run_cli(
+        "users", "create", "--email", "half@example.test", *flags,
+        cwd=cli_dir, database=UNREACHABLE_URL,
+    )  # fmt: skip
+    assert assert_one_line_failure(result) == line
+
+
+def test_the_command_line_knows_the_models_roles() -> None:
+    from bloomer_ai.cli import ROLES
+    from bloomer_ai.models.shop import SHOP_ROLES
+
+    assert ROLES == SHOP_ROLES
+
+
+def test_shops_list(db_url: str, cli_dir: Path) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    listed = run_cli("shops", "list", "--json", cwd=cli_dir, database=db_url)
+    assert listed.returncode == 0, listed.stderr
+    shops = {shop["id"]: shop for shop in json.loads(listed.stdout)}
+    assert shops[shop_id]["country"] == "NL" and shops[shop_id]["timezone"] == "Europe/Amsterdam"
+    plain = run_cli("shops", "list", cwd=cli_dir, database=db_url)
+    (line,) = [line for line in plain.stdout.splitlines() if line.startswith(shop_id)]
+    assert shops[shop_id]["name"] in line
+
+
+async def test_members_add_then_a_session_token_that_signs_in(
+    db_url: str, cli_dir: Path, client: Any
+) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    email = f"{unique('member')}@example.test"
+    user = one_json_object(
+        run_cli("users", "create", "--email", email, "--json", cwd=cli_dir, database=db_url)
+    )
+
+    not_yet = run_cli(
+        "sessions", "create", "--user", email, "--shop", shop_id, cwd=cli_dir, database=db_url
+    )
+    assert "not a member" in assert_one_line_failure(not_yet)
+
+    added = one_json_object(
+        run_cli(
+            "members", "add", "--user", email.upper(), "--shop", shop_id, "--role", "admin",
+            "--json", cwd=cli_dir, database=db_url,
+        )
+    )  # fmt: skip
+    assert added == {"userId": user["id"], "email": email, "shopId": shop_id, "role": "admin"}
+    members = query(
+        db_url, "select shop_id::text, role from shop_members where user_id = %s", user["id"]
+    )
+    assert members == [(shop_id, "admin")]
+
+    created = one_json_object(
+        run_cli(
+            "sessions", "create", "--user", user["id"], "--shop", shop_id, "--json",
+            cwd=cli_dir, database=db_url,
+        )
+    )  # fmt: skip
+    me = await client.get(
+        "/api/ai/me", headers={"Cookie": f"next-auth.session-token={created['token']}"}
+    )
+    assert me.status_code == 200, me.text
+    body = me.json()
+    assert body["kind"] == "session" and body["role"] == "admin"
+    assert body["shop"]["id"] == shop_id and body["user"]["email"] == email
+
+    plain = run_cli(
+        "sessions", "create", "--user", email, "--shop", shop_id, cwd=cli_dir, database=db_url
+    )
+    token = plain.stdout.split("session token (shown once): ")[1].split()[0]
+    assert f"next-auth.session-token={token}' -H 'X-Shop-Id: {shop_id}'" in plain.stdout
+
+    unknown = run_cli(
+        "members", "add", "--user", "nobody@example.test", "--shop", shop_id, "--role", "staff",
+        cwd=cli_dir, database=db_url,
+    )  # fmt: skip
+    assert "nobody@example.test" in assert_one_line_failure(unknown)
 
 
 # --- configuration and database failures --------------------------------------------------

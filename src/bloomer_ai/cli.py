@@ -44,10 +44,14 @@ app = _group("Bloomer AI backend: the service and its operator commands.")
 db_app = _group("Database schema.")
 shops_app = _group("Shops.")
 users_app = _group("Users of the web app.")
+members_app = _group("Who belongs to which shop, in which role.")
+sessions_app = _group("Sign-in sessions of the web app (for trying the API).")
 keys_app = _group("API keys of a shop (for Lilli and other servers).")
 app.add_typer(db_app, name="db")
 app.add_typer(shops_app, name="shops")
 app.add_typer(users_app, name="users")
+app.add_typer(members_app, name="members")
+app.add_typer(sessions_app, name="sessions")
 app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
@@ -297,7 +301,25 @@ def _upgrade_outcome(done: Any, requested: str) -> str:
     return f"already past {requested} (`db upgrade` never goes back)"
 
 
-# --- shops / users --------------------------------------------------------------------------
+# --- shops, users, members, sessions ---------------------------------------------------------
+
+ROLES = ("owner", "admin", "staff")  # models.shop.SHOP_ROLES, without importing the models
+
+
+def _check_role_name(role: str) -> None:
+    if role not in ROLES:
+        fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}", 2)
+
+
+def _shop_payload(shop: Any) -> dict[str, Any]:
+    return {
+        "id": str(shop.id),
+        "name": shop.name,
+        "country": shop.country,
+        "timezone": shop.timezone,
+        "currency": shop.currency,
+        "createdAt": shop.created_at.isoformat() if shop.created_at else None,
+    }
 
 
 @shops_app.command("create")
@@ -315,29 +337,55 @@ def shops_create(
 
     async def action(session: Any) -> dict[str, Any]:
         shop = await create_shop(session, name=name, country=country, timezone=timezone)
-        return {
-            "id": str(shop.id),
-            "name": shop.name,
-            "country": shop.country,
-            "timezone": shop.timezone,
-        }
+        return _shop_payload(shop)
 
     shop = _run_in_session(settings, target, action)
     _print(shop, as_json, f"created shop {shop['id']} ({shop['name']})")
+
+
+@shops_app.command("list")
+def shops_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List every shop, oldest first."""
+    from bloomer_ai.shops.service import list_shops
+
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> list[dict[str, Any]]:
+        return [_shop_payload(shop) for shop in await list_shops(session)]
+
+    shops = _run_in_session(settings, target, action)
+    if as_json:
+        typer.echo(json.dumps(shops))
+        return
+    for shop in shops:
+        typer.echo(f"{shop['id']}  {shop['country']}  {shop['timezone']:<20} {shop['name']}")
 
 
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="E-mail address (unique).")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    shop: Annotated[str | None, typer.Option(help="Make the user a member of this shop.")] = None,
-    role: Annotated[str, typer.Option(help="owner | admin | staff")] = "staff",
+    shop: Annotated[
+        str | None, typer.Option(help="Make the user a member of this shop (needs --role).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="The role in --shop: owner | admin | staff.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Create a user, optionally as a member of a shop."""
+    """Create a user, optionally as a member of a shop (--shop and --role together)."""
     from bloomer_ai.auth.service import create_user
     from bloomer_ai.shops.service import add_member
 
+    if shop is not None and role is None:
+        fail(f"--shop needs --role ({' | '.join(ROLES)}): the user's role in that shop", 2)
+    if role is not None and shop is None:
+        fail("--role needs --shop: the shop the user becomes a member of", 2)
+    if role is not None:
+        _check_role_name(role)
     shop_id = _parse_uuid(shop, "shop") if shop else None
     settings = _settings()
     target = _database(settings)
@@ -345,13 +393,89 @@ def users_create(
     async def action(session: Any) -> dict[str, Any]:
         user = await create_user(session, email=email, name=name)
         payload: dict[str, Any] = {"id": str(user.id), "email": user.email, "name": user.name}
-        if shop_id is not None:
+        if shop_id is not None and role is not None:
             await add_member(session, shop_id=shop_id, user_id=user.id, role=role)
             payload.update(shopId=str(shop_id), role=role)
         return payload
 
     user = _run_in_session(settings, target, action)
-    _print(user, as_json, f"created user {user['id']} ({user['email']})")
+    membership = f"; {user['role']} of shop {user['shopId']}" if "role" in user else ""
+    _print(user, as_json, f"created user {user['id']} ({user['email']}{membership})")
+
+
+@members_app.command("add")
+def members_add(
+    user: Annotated[str, typer.Option(help="The user's id or e-mail address.")],
+    shop: Annotated[str, typer.Option(help="Shop id.")],
+    role: Annotated[str, typer.Option(help="owner | admin | staff")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Make a user a member of a shop, or change their role there."""
+    from bloomer_ai.auth.service import find_user
+    from bloomer_ai.shops.service import add_member
+
+    _check_role_name(role)
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        found = await find_user(session, user)
+        await add_member(session, shop_id=shop_id, user_id=found.id, role=role)
+        return {"userId": str(found.id), "email": found.email, "shopId": str(shop_id), "role": role}
+
+    member = _run_in_session(settings, target, action)
+    _print(member, as_json, f"{member['email']} is {role} of shop {shop_id}")
+
+
+@sessions_app.command("create")
+def sessions_create(
+    user: Annotated[str, typer.Option(help="The user's id or e-mail address.")],
+    shop: Annotated[str, typer.Option(help="A shop the user is a member of.")],
+    days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Sign a user in without the web app: a NextAuth database-strategy session token."""
+    from bloomer_ai.auth.service import find_user, issue_database_session
+    from bloomer_ai.shops.service import member_role
+
+    if not 1 <= days <= 365:
+        fail("--days must be 1 to 365", 2)
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        found = await find_user(session, user)
+        role = await member_role(session, shop_id=shop_id, user_id=found.id)
+        if role is None:
+            return {"email": found.email}
+        issued = await issue_database_session(session, found, days=days)
+        return {
+            "token": issued.token,
+            "userId": str(found.id),
+            "email": found.email,
+            "shopId": str(shop_id),
+            "role": role,
+            "expires": issued.expires.isoformat(),
+        }
+
+    created = _run_in_session(settings, target, action)
+    if "token" not in created:
+        fail(
+            f"{created['email']} is not a member of shop {shop_id}; add them with "
+            "`bloomer-ai members add`"
+        )
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    _print(
+        created,
+        as_json,
+        f"created a session for {created['email']} ({created['role']} of shop {shop_id}), "
+        f"valid until {created['expires']}\n"
+        f"session token (shown once): {created['token']}\n"
+        f"try: curl -b 'next-auth.session-token={created['token']}' "
+        f"-H 'X-Shop-Id: {shop_id}' {base}/api/ai/me",
+    )
 
 
 # --- keys ---------------------------------------------------------------------------------

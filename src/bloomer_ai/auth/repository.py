@@ -139,6 +139,10 @@ async def operator_find_user_by_email(session: AsyncSession, email: str) -> User
     return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
+async def operator_get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
 async def operator_insert_user(session: AsyncSession, *, email: str, name: str | None) -> User:
     user = User(email=email, name=name)
     session.add(user)

@@ -11,12 +11,18 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.auth import repository
-from bloomer_ai.auth.errors import ApiKeyNotFound, EmailTaken, InvalidUser
+from bloomer_ai.auth.errors import (
+    ApiKeyNotFound,
+    EmailTaken,
+    InvalidUser,
+    UserDisabled,
+    UserNotFound,
+)
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.auth.repository import ApiKeyRepository
 from bloomer_ai.auth.schemas import MeKey, MeRead, MeShop, MeUser
@@ -154,6 +160,40 @@ async def create_user(session: AsyncSession, *, email: str, name: str | None = N
     return await repository.operator_insert_user(
         session, email=email, name=(name or "").strip() or None
     )
+
+
+async def find_user(session: AsyncSession, reference: str) -> User:
+    """A user by id or by e-mail address (any letter case), for operator commands."""
+    reference = reference.strip()
+    try:
+        user = await repository.operator_get_user(session, uuid.UUID(reference))
+    except ValueError:
+        user = await repository.operator_find_user_by_email(session, reference)
+    if user is None:
+        raise UserNotFound(f"No user has the id or e-mail address {reference!r}.")
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    """Shown once: NextAuth's database strategy keeps it as it is."""
+    expires: datetime
+
+
+async def issue_database_session(
+    session: AsyncSession, user: User, *, days: int = 7, prefix: str = ""
+) -> IssuedSession:
+    """A NextAuth database-strategy session for ``user``, as the web app's adapter writes
+    one at sign-in (for trying the API without the web app)."""
+    if user.disabled_at is not None:
+        raise UserDisabled()
+    if not 1 <= days <= 365:
+        raise ValidationFailed("A session lasts 1 to 365 days.")
+    token = f"{prefix}{secrets.token_urlsafe(32)}"
+    expires = utcnow() + timedelta(days=days)
+    await repository.operator_insert_session(session, token=token, user_id=user.id, expires=expires)
+    return IssuedSession(token=token, expires=expires)
 
 
 # --- the caller -------------------------------------------------------------------------------
