@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,18 +40,22 @@ _SETTINGS_PREFIXES = (
 )
 
 
-def run_cli(
-    *args: str, cwd: Path, database: str | None, **env_overrides: str
-) -> subprocess.CompletedProcess[str]:
+def cli_env(database: str | None, **env_overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     env["ENVIRONMENT"] = "test"
     if database is not None:
         env["DATABASE_URL"] = database
     env.update(env_overrides)
+    return env
+
+
+def run_cli(
+    *args: str, cwd: Path, database: str | None, **env_overrides: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BLOOMER_AI), *args],
         cwd=cwd,
-        env=env,
+        env=cli_env(database, **env_overrides),
         capture_output=True,
         text=True,
         timeout=90,
@@ -505,6 +512,69 @@ def test_serve_on_a_port_in_use_is_one_line(db_url: str, cli_dir: Path) -> None:
         port = taken.getsockname()[1]
         result = run_cli("serve", "--port", str(port), cwd=cli_dir, database=db_url)
     assert assert_one_line_failure(result) == f"error: port {port} on 127.0.0.1 is in use"
+
+
+def start_demo(database: str, cli_dir: Path, data_dir: Path) -> str:
+    """Run ``serve --demo`` until it has printed the demo's credentials, then stop it;
+    what it printed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(BLOOMER_AI), "serve", "--demo", "--port", str(port)],
+        cwd=cli_dir,
+        env=cli_env(database, BLOOMER_DATA_DIR=str(data_dir)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    printed: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            printed.append(line)
+            if "/api/ai/customers/" in line:  # the last line of the demo's block
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        watchdog.cancel()
+    return "".join(printed)
+
+
+def test_serve_demo_keeps_its_credentials_across_starts(
+    empty_db_url: str, cli_dir: Path, tmp_path: Path
+) -> None:
+    assert run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url).returncode == 0
+    data_dir = tmp_path / "data"
+    credentials_file = data_dir / "demo-credentials.json"
+
+    def printed_key(printed: str) -> str:
+        return printed.split("API key (all scopes): ")[1].split()[0]
+
+    first = start_demo(empty_db_url, cli_dir, data_dir)
+    assert "seeded now" in first and "new; saved to demo-credentials.json" in first
+    key = printed_key(first)
+    assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
+    assert json.loads(credentials_file.read_text())["apiKey"] == key
+    sample = re.search(r"Sample order (\d+) \((\w+), delivery [\d-]+\), customer ([\w-]+):", first)
+    assert sample is not None, first
+    number, status, customer_id = sample.groups()
+    assert status in ("pending", "confirmed", "in_progress", "ready", "out_for_delivery")
+    assert f"/api/ai/orders?number={number}'" in first
+    assert f"/api/ai/customers/{customer_id}" in first
+
+    second = start_demo(empty_db_url, cli_dir, data_dir)
+    assert "already seeded" in second and "kept in demo-credentials.json" in second
+    assert printed_key(second) == key
+
+    credentials_file.unlink()
+    third = start_demo(empty_db_url, cli_dir, data_dir)
+    assert printed_key(third) != key
+    assert json.loads(credentials_file.read_text())["apiKey"] == printed_key(third)
+    assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
 
 
 def test_keys_create_list_and_revoke(db_url: str, cli_dir: Path) -> None:

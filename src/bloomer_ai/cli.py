@@ -200,9 +200,24 @@ def serve(
 
 
 def _seed_demo(settings: Settings, target: DatabaseTarget, host: str, port: int) -> None:
-    from bloomer_ai.demo import describe_demo, seed_demo
+    """Seed once; print the credentials kept in the data folder (or new ones, kept there
+    once committed)."""
+    from bloomer_ai.demo import (
+        CREDENTIALS_FILE,
+        describe_demo,
+        read_saved_credentials,
+        save_credentials,
+        seed_demo,
+    )
 
-    credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
+    path = settings.db.bloomer_data_dir / CREDENTIALS_FILE
+    saved = read_saved_credentials(path)
+    credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings, saved))
+    if not credentials.reused:
+        try:
+            save_credentials(path, credentials)
+        except OSError as exc:
+            typer.echo(f"warning: demo credentials not kept in {path}: {exc.strerror}", err=True)
     typer.echo(describe_demo(credentials, host, port))
 
 

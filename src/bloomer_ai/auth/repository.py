@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.pagination import fetch_page
@@ -130,6 +130,14 @@ class ApiKeyRepository(ShopScopedRepository):
 
     async def all(self) -> Sequence[ApiKey]:
         return (await self.session.scalars(select(ApiKey).order_by(ApiKey.id.desc()))).all()
+
+    async def revoke_named(self, name: str, *, keep: uuid.UUID, at: datetime) -> None:
+        """Revoke the shop's active keys of this name, all but ``keep``."""
+        await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None), ApiKey.id != keep)
+            .values(revoked_at=at)
+        )
 
 
 # --- users (operator commands) --------------------------------------------------------------

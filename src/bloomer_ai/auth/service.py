@@ -29,7 +29,7 @@ from bloomer_ai.auth.schemas import MeKey, MeRead, MeShop, MeUser
 from bloomer_ai.auth.scopes import unknown_scopes
 from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.errors import ValidationFailed
-from bloomer_ai.kit.crypto import keyed_hash
+from bloomer_ai.kit.crypto import keyed_hash, same_secret
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.kit.validation import is_valid_email
@@ -113,6 +113,29 @@ async def create_api_key(
     return IssuedKey(key=key, secret=secret)
 
 
+async def usable_api_key(
+    session: AsyncSession, secret: str, *, pepper: str, valid_for: timedelta = timedelta(0)
+) -> repository.KeyRecord | None:
+    """The key whose whole text this is, if it would authenticate now and for ``valid_for``
+    more (not revoked, not expiring sooner); else None."""
+    prefix = split_key(secret)
+    if prefix is None:
+        return None
+    key = await repository.lookup_key_by_prefix(session, prefix)
+    if key is None or not same_secret(key.key_hash, keyed_hash(pepper, secret)):
+        return None
+    if key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and key.expires_at <= utcnow() + valid_for:
+        return None
+    return key
+
+
+async def revoke_other_api_keys_named(session: AsyncSession, name: str, *, keep: uuid.UUID) -> None:
+    """Revoke the session's shop's active keys called ``name``, all but ``keep``."""
+    await ApiKeyRepository(session).revoke_named(name, keep=keep, at=utcnow())
+
+
 async def list_api_keys(
     session: AsyncSession, params: PageParams
 ) -> tuple[Sequence[ApiKey], str | None]:
@@ -194,6 +217,18 @@ async def issue_database_session(
     expires = utcnow() + timedelta(days=days)
     await repository.operator_insert_session(session, token=token, user_id=user.id, expires=expires)
     return IssuedSession(token=token, expires=expires)
+
+
+async def database_session_user(
+    session: AsyncSession, token: str, *, valid_for: timedelta = timedelta(0)
+) -> uuid.UUID | None:
+    """The user of a database-strategy session that is valid now and for ``valid_for``
+    more; else None."""
+    found = await repository.lookup_session(session, token)
+    if found is None:
+        return None
+    user_id, expires = found
+    return user_id if expires > utcnow() + valid_for else None
 
 
 # --- the caller -------------------------------------------------------------------------------
