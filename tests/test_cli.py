@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
+import stat
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -36,18 +40,22 @@ _SETTINGS_PREFIXES = (
 )
 
 
-def run_cli(
-    *args: str, cwd: Path, database: str | None, **env_overrides: str
-) -> subprocess.CompletedProcess[str]:
+def cli_env(database: str | None, **env_overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     env["ENVIRONMENT"] = "test"
     if database is not None:
         env["DATABASE_URL"] = database
     env.update(env_overrides)
+    return env
+
+
+def run_cli(
+    *args: str, cwd: Path, database: str | None, **env_overrides: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BLOOMER_AI), *args],
         cwd=cwd,
-        env=env,
+        env=cli_env(database, **env_overrides),
         capture_output=True,
         text=True,
         timeout=90,
@@ -98,6 +106,31 @@ def create_shop(db_url: str, cli_dir: Path) -> str:
         "shops", "create", "--name", unique("Shop"), "--json", cwd=cli_dir, database=db_url
     )
     return str(one_json_object(result)["id"])
+
+
+# --- help -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [(), ("serve",), ("users", "create"), ("keys", "list")])
+def test_help_lists_flags_as_plain_flags(cli_dir: Path, command: tuple[str, ...]) -> None:
+    result = run_cli(*command, "--help", cwd=cli_dir, database=None)
+    assert result.returncode == 0, result.stderr
+    assert "<bool>" not in result.stdout
+    assert "--no-" not in result.stdout  # no negative twin of an on/off flag
+    help_line = next(line for line in result.stdout.splitlines() if "--help" in line)
+    assert help_line.split() == ["--help", "Show", "this", "message", "and", "exit."]
+
+
+def test_the_command_line_module_imports_no_framework_up_front() -> None:
+    """``--help`` answers at once: the app, SQLAlchemy and the settings are imported by the
+    command that needs them."""
+    heavy = ["sqlalchemy", "fastapi", "psycopg", "alembic", "uvicorn", "structlog",
+             "pydantic_settings", "rich", "bloomer_ai.config", "bloomer_ai.models"]  # fmt: skip
+    probe = f"import sys, bloomer_ai.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
 
 
 # --- shops --------------------------------------------------------------------------------
@@ -221,8 +254,9 @@ def test_users_create_refuses_an_unknown_shop_and_keeps_nothing(db_url: str, cli
 def test_users_create_refuses_a_malformed_shop_id(db_url: str, cli_dir: Path) -> None:
     email = f"{unique('badid')}@example.test"
     result = run_cli(
-        "users", "create", "--email", email, "--shop", "not-an-id", cwd=cli_dir, database=db_url
-    )
+        "users", "create", "--email", email, "--shop", "not-an-id", "--role", "staff",
+        cwd=cli_dir, database=db_url,
+    )  # fmt: skip
     assert "shop" in assert_one_line_failure(result)
     assert query(db_url, "select count(*) from users where email = %s", email) == [(0,)]
 
@@ -249,6 +283,99 @@ def test_users_create_refuses_an_unknown_role(db_url: str, cli_dir: Path) -> Non
 def test_users_create_refuses_an_invalid_email(db_url: str, cli_dir: Path) -> None:
     result = run_cli("users", "create", "--email", "not-an-address", cwd=cli_dir, database=db_url)
     assert "e-mail" in assert_one_line_failure(result)
+
+
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        (
+            ["--shop", "01a24f54-d3fa-79e3-84aa-bf74f3f99149"],
+            "error: --shop needs --role (owner | admin | staff): the user's role in that shop",
+        ),
+        (
+            ["--role", "owner"],
+            "error: --role needs --shop: the shop the user becomes a member of",
+        ),
+    ],
+)
+def test_users_create_refuses_half_a_membership(cli_dir: Path, flags: list[str], line: str) -> None:
+    # Refused before the database is reached (it is not reachable here).
+    result = run_cli(
+        "users", "create", "--email", "half@example.test", *flags,
+        cwd=cli_dir, database=UNREACHABLE_URL,
+    )  # fmt: skip
+    assert assert_one_line_failure(result) == line
+
+
+def test_the_command_line_knows_the_models_roles() -> None:
+    from bloomer_ai.cli import ROLES
+    from bloomer_ai.models.shop import SHOP_ROLES
+
+    assert ROLES == SHOP_ROLES
+
+
+def test_shops_list(db_url: str, cli_dir: Path) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    listed = run_cli("shops", "list", "--json", cwd=cli_dir, database=db_url)
+    assert listed.returncode == 0, listed.stderr
+    shops = {shop["id"]: shop for shop in json.loads(listed.stdout)}
+    assert shops[shop_id]["country"] == "NL" and shops[shop_id]["timezone"] == "Europe/Amsterdam"
+    plain = run_cli("shops", "list", cwd=cli_dir, database=db_url)
+    (line,) = [line for line in plain.stdout.splitlines() if line.startswith(shop_id)]
+    assert shops[shop_id]["name"] in line
+
+
+async def test_members_add_then_a_session_token_that_signs_in(
+    db_url: str, cli_dir: Path, client: Any
+) -> None:
+    shop_id = create_shop(db_url, cli_dir)
+    email = f"{unique('member')}@example.test"
+    user = one_json_object(
+        run_cli("users", "create", "--email", email, "--json", cwd=cli_dir, database=db_url)
+    )
+
+    not_yet = run_cli(
+        "sessions", "create", "--user", email, "--shop", shop_id, cwd=cli_dir, database=db_url
+    )
+    assert "not a member" in assert_one_line_failure(not_yet)
+
+    added = one_json_object(
+        run_cli(
+            "members", "add", "--user", email.upper(), "--shop", shop_id, "--role", "admin",
+            "--json", cwd=cli_dir, database=db_url,
+        )
+    )  # fmt: skip
+    assert added == {"userId": user["id"], "email": email, "shopId": shop_id, "role": "admin"}
+    members = query(
+        db_url, "select shop_id::text, role from shop_members where user_id = %s", user["id"]
+    )
+    assert members == [(shop_id, "admin")]
+
+    created = one_json_object(
+        run_cli(
+            "sessions", "create", "--user", user["id"], "--shop", shop_id, "--json",
+            cwd=cli_dir, database=db_url,
+        )
+    )  # fmt: skip
+    me = await client.get(
+        "/api/ai/me", headers={"Cookie": f"next-auth.session-token={created['token']}"}
+    )
+    assert me.status_code == 200, me.text
+    body = me.json()
+    assert body["kind"] == "session" and body["role"] == "admin"
+    assert body["shop"]["id"] == shop_id and body["user"]["email"] == email
+
+    plain = run_cli(
+        "sessions", "create", "--user", email, "--shop", shop_id, cwd=cli_dir, database=db_url
+    )
+    token = plain.stdout.split("session token (shown once): ")[1].split()[0]
+    assert f"next-auth.session-token={token}' -H 'X-Shop-Id: {shop_id}'" in plain.stdout
+
+    unknown = run_cli(
+        "members", "add", "--user", "nobody@example.test", "--shop", shop_id, "--role", "staff",
+        cwd=cli_dir, database=db_url,
+    )  # fmt: skip
+    assert "nobody@example.test" in assert_one_line_failure(unknown)
 
 
 # --- configuration and database failures --------------------------------------------------
@@ -336,6 +463,118 @@ def test_serve_refuses_a_server_database_that_is_not_migrated(
 
     current, head = schema_revisions(normalise_database_url(empty_db_url))
     assert current == head
+
+
+def test_db_upgrade_names_the_revision_the_database_is_at(empty_db_url: str, cli_dir: Path) -> None:
+    from bloomer_ai.db.migrate import known_revisions
+
+    head = known_revisions()[-1]
+    unknown = run_cli("db", "upgrade", "9999", cwd=cli_dir, database=empty_db_url)
+    line = assert_one_line_failure(unknown)
+    assert line == f"error: unknown revision 9999 (known: 0001…{head}, head)"
+    assert query(empty_db_url, "select to_regclass('alembic_version')") == [(None,)]
+
+    to_0005 = run_cli("db", "upgrade", "0005", cwd=cli_dir, database=empty_db_url)
+    assert to_0005.returncode == 0, to_0005.stderr
+    assert to_0005.stdout.startswith("database at 0005, upgraded from an empty schema (")
+    # What was migrated is logged; Alembic's dialect chatter is not.
+    assert "Running upgrade 0004 -> 0005" in to_0005.stderr
+    assert "Context impl" not in to_0005.stderr and "Will assume" not in to_0005.stderr
+
+    # Asking for an older revision leaves the database where it is, and says where.
+    older = run_cli("db", "upgrade", "0003", cwd=cli_dir, database=empty_db_url)
+    assert older.returncode == 0, older.stderr
+    assert older.stdout.startswith("database at 0005, already past 0003 ")
+    assert older.stderr == ""  # nothing migrated, nothing logged
+    assert query(empty_db_url, "select version_num from alembic_version") == [("0005",)]
+
+    to_head = run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url)
+    assert to_head.stdout.startswith(f"database at {head}, upgraded from 0005 (")
+    again = run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url)
+    assert again.stdout.startswith(f"database at {head}, nothing to do (")
+    assert again.stderr == ""
+
+
+def test_serve_with_an_incomplete_ai_provider_is_one_line(cli_dir: Path) -> None:
+    # Checked before the database is even reached.
+    result = run_cli(
+        "serve", "--port", "1", cwd=cli_dir, database=UNREACHABLE_URL, AI_PROVIDER="lilli"
+    )
+    assert assert_one_line_failure(result) == (
+        "error: LILLI_BASE_URL is required for AI_PROVIDER=lilli"
+    )
+
+
+def test_serve_on_a_port_in_use_is_one_line(db_url: str, cli_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), cwd=cli_dir, database=db_url)
+    assert assert_one_line_failure(result) == f"error: port {port} on 127.0.0.1 is in use"
+
+
+def start_demo(database: str, cli_dir: Path, data_dir: Path) -> str:
+    """Run ``serve --demo`` until it has printed the demo's credentials, then stop it;
+    what it printed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(BLOOMER_AI), "serve", "--demo", "--port", str(port)],
+        cwd=cli_dir,
+        env=cli_env(database, BLOOMER_DATA_DIR=str(data_dir)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    printed: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            printed.append(line)
+            if "/api/ai/customers/" in line:  # the last line of the demo's block
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        watchdog.cancel()
+    return "".join(printed)
+
+
+def test_serve_demo_keeps_its_credentials_across_starts(
+    empty_db_url: str, cli_dir: Path, tmp_path: Path
+) -> None:
+    assert run_cli("db", "upgrade", cwd=cli_dir, database=empty_db_url).returncode == 0
+    data_dir = tmp_path / "data"
+    credentials_file = data_dir / "demo-credentials.json"
+
+    def printed_key(printed: str) -> str:
+        return printed.split("API key (all scopes): ")[1].split()[0]
+
+    first = start_demo(empty_db_url, cli_dir, data_dir)
+    assert "seeded now" in first and "new; saved to demo-credentials.json" in first
+    key = printed_key(first)
+    assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
+    assert json.loads(credentials_file.read_text())["apiKey"] == key
+    sample = re.search(r"Sample order (\d+) \((\w+), delivery [\d-]+\), customer ([\w-]+):", first)
+    assert sample is not None, first
+    number, status, customer_id = sample.groups()
+    assert status in ("pending", "confirmed", "in_progress", "ready", "out_for_delivery")
+    assert f"/api/ai/orders?number={number}'" in first
+    assert f"/api/ai/customers/{customer_id}" in first
+
+    second = start_demo(empty_db_url, cli_dir, data_dir)
+    assert "already seeded" in second and "kept in demo-credentials.json" in second
+    assert printed_key(second) == key
+
+    credentials_file.unlink()
+    third = start_demo(empty_db_url, cli_dir, data_dir)
+    assert printed_key(third) != key
+    assert json.loads(credentials_file.read_text())["apiKey"] == printed_key(third)
+    assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
 
 
 def test_keys_create_list_and_revoke(db_url: str, cli_dir: Path) -> None:

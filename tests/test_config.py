@@ -359,6 +359,7 @@ def test_production_warns_while_forwarded_headers_are_not_trusted() -> None:
     )
     warn_about_untrusted_forwarding(production)
     assert "forwarded_headers_not_trusted" in stream.getvalue()
+    assert "Set TRUST_FORWARDED_HEADERS=true" in stream.getvalue()  # the hint is not masked
 
     stream.truncate(0)
     trusted = Settings.model_construct(
@@ -372,3 +373,27 @@ def test_production_warns_while_forwarded_headers_are_not_trusted() -> None:
     )
     warn_about_untrusted_forwarding(development)
     assert "forwarded_headers_not_trusted" not in stream.getvalue()
+
+
+@pytest.mark.usefixtures("restore_logging", "clean_env")
+def test_start_warns_when_no_session_secret_is_set() -> None:
+    import io
+    import json
+
+    from bloomer_ai.config import AuthSettings
+    from bloomer_ai.lifespan import warn_about_missing_session_secret
+    from bloomer_ai.logging import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_output=True, stream=stream)
+    warn_about_missing_session_secret(Settings.model_construct(auth=AuthSettings(_env_file=None)))
+    line = json.loads(stream.getvalue())
+    assert line["event"] == "session_secret_not_set" and line["level"] == "warning"
+    assert "Neither NEXTAUTH_SECRET nor AUTH_SECRET is set" in line["hint"]
+
+    for variable in ("nextauth_secret", "auth_secret"):
+        stream.truncate(0)
+        stream.seek(0)
+        auth = AuthSettings(_env_file=None, **{variable: "a-real-secret-0123456789abcdef"})
+        warn_about_missing_session_secret(Settings.model_construct(auth=auth))
+        assert stream.getvalue() == ""

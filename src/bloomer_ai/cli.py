@@ -1,52 +1,57 @@
-"""bloomer-ai: serve | db | shops | users | keys | openapi.
+"""bloomer-ai: serve | db | shops | users | members | sessions | keys | openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
 Bad input and unusable configuration end in one clear line on stderr and a non-zero exit.
+
+Only typer is imported up front: the app, SQLAlchemy and the settings are imported by the
+command that needs them, so ``--help`` and a mistyped option answer at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
-import psycopg
 import typer
-from sqlalchemy.exc import DBAPIError
 
-from bloomer_ai.config import ConfigurationError, Settings, load_settings
-from bloomer_ai.db.embedded import EmbeddedDatabaseError
-from bloomer_ai.db.engine import (
-    DatabaseTarget,
-    DatabaseUnavailable,
-    check_connection,
-    create_engine,
-    resolve_database,
-)
-from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
-from bloomer_ai.errors import AppError
-from bloomer_ai.logging import configure_logging
+if TYPE_CHECKING:
+    import socket
 
-app = typer.Typer(
-    help="Bloomer AI backend: the service and its operator commands.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-shops_app = typer.Typer(help="Shops.", no_args_is_help=True)
-users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+    from sqlalchemy.exc import DBAPIError
+
+    from bloomer_ai.config import Settings
+    from bloomer_ai.db.engine import DatabaseTarget
+
+
+def _group(help_text: str, **options: Any) -> typer.Typer:
+    # Plain click help: flags listed as flags (rich help marks every option, --help
+    # included, with a value type), and rich is never imported.
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        **options,
+    )
+
+
+app = _group("Bloomer AI backend: the service and its operator commands.")
+db_app = _group("Database schema.")
+shops_app = _group("Shops.")
+users_app = _group("Users of the web app.")
+members_app = _group("Who belongs to which shop, in which role.")
+sessions_app = _group("Sign-in sessions of the web app (for trying the API).")
+keys_app = _group("API keys of a shop (for Lilli and other servers).")
 app.add_typer(db_app, name="db")
 app.add_typer(shops_app, name="shops")
-keys_app = typer.Typer(
-    help="API keys of a shop (for Lilli and other servers).", no_args_is_help=True
-)
 app.add_typer(users_app, name="users")
+app.add_typer(members_app, name="members")
+app.add_typer(sessions_app, name="sessions")
 app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
@@ -58,6 +63,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _settings() -> Settings:
+    from bloomer_ai.config import ConfigurationError, load_settings
+    from bloomer_ai.logging import configure_logging
+
     try:
         settings = load_settings()
     except ConfigurationError as exc:
@@ -67,6 +75,9 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
+    from bloomer_ai.db.embedded import EmbeddedDatabaseError
+    from bloomer_ai.db.engine import DatabaseUnavailable, check_connection, resolve_database
+
     try:
         target = resolve_database(settings.db)
         check_connection(target)
@@ -83,6 +94,14 @@ def _database(settings: Settings, *, migrate: bool = True) -> DatabaseTarget:
 def _run_in_session(
     settings: Settings, target: DatabaseTarget, action: Callable[[Any], Awaitable[T]]
 ) -> T:
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from bloomer_ai.db.engine import create_engine
+    from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
+    from bloomer_ai.errors import AppError
+
     async def run() -> T:
         # Operator commands act as the tables' owner, across shops.
         engine = create_engine(target, settings.db, as_owner=True)
@@ -102,6 +121,8 @@ def _run_in_session(
 
 def _database_error(exc: DBAPIError, target: DatabaseTarget) -> str:
     """One line for a failed statement: never the SQL, its parameters or the password."""
+    import psycopg
+
     if isinstance(exc.orig, psycopg.errors.UndefinedTable):
         return f"{target.description} has no schema or an old one; run `bloomer-ai db upgrade`"
     lines = str(exc.orig).strip().splitlines()
@@ -128,46 +149,117 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
 @app.command()
 def serve(
     demo: Annotated[
-        bool, typer.Option(help="Seed a demo shop (once) and print credentials.")
+        bool, typer.Option("--demo", help="Seed a demo shop (once) and print credentials.")
     ] = False,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT).")] = None,
 ) -> None:
     """Run the API server (on the embedded default: migrate first; on a server: check)."""
+    import logging
+    import signal
+
     import uvicorn
 
     from bloomer_ai.main import create_app
 
     settings = _settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    _check_ai_provider(settings)
     target = _database(settings)
     if not target.embedded:
         _require_current_schema(target)
     _check_role(settings, target)
+    listener = _listen(host, port)
     if demo:
-        from bloomer_ai.demo import describe_demo, seed_demo
-
-        credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings))
-        typer.echo(
-            describe_demo(credentials, host or settings.server.host, port or settings.server.port)
-        )
+        _seed_demo(settings, target, host, port)
     application = create_app(settings, database=target)
     # uvicorn re-raises SIGTERM after a graceful shutdown; make that an ordinary exit so the
     # embedded PostgreSQL is stopped by its exit hook.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        application,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=settings.webhooks.trust_forwarded_headers,
-        forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=settings.webhooks.trust_forwarded_headers,
+            forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
+        )
     )
+    # Given a socket, uvicorn does not say where it listens.
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)",
+        f"[{host}]" if ":" in host else host,
+        port,
+    )
+    server.run(sockets=[listener])
+    if not server.started:
+        raise typer.Exit(3)
+
+
+def _seed_demo(settings: Settings, target: DatabaseTarget, host: str, port: int) -> None:
+    """Seed once; print the credentials kept in the data folder (or new ones, kept there
+    once committed)."""
+    from bloomer_ai.demo import (
+        CREDENTIALS_FILE,
+        describe_demo,
+        read_saved_credentials,
+        save_credentials,
+        seed_demo,
+    )
+
+    path = settings.db.bloomer_data_dir / CREDENTIALS_FILE
+    saved = read_saved_credentials(path)
+    credentials = _run_in_session(settings, target, lambda s: seed_demo(s, settings, saved))
+    if not credentials.reused:
+        try:
+            save_credentials(path, credentials)
+        except OSError as exc:
+            typer.echo(f"warning: demo credentials not kept in {path}: {exc.strerror}", err=True)
+    typer.echo(describe_demo(credentials, host, port))
+
+
+def _check_ai_provider(settings: Settings) -> None:
+    """The provider the app would open at start: a missing setting is one line now, not a
+    traceback from the server's start-up."""
+    import asyncio
+
+    from bloomer_ai.agent.providers import ProviderConfigError, provider_from_settings
+
+    try:
+        provider = provider_from_settings(settings)
+    except ProviderConfigError as exc:
+        fail(str(exc), 2)
+    asyncio.run(provider.aclose())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is seeded or started: a port in use is
+    one line (and no other process can take it between the check and the start)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} on {host} is in use")
+        fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}")
+    return listener
 
 
 def _check_role(settings: Settings, target: DatabaseTarget) -> None:
     """Production refuses a role that row-level security would not hold; elsewhere the
     app says so loudly when it starts."""
+    import asyncio
+
+    from bloomer_ai.db.engine import create_engine
     from bloomer_ai.db.roles import describe_unprotected, role_protection
 
     async def check() -> None:
@@ -198,17 +290,51 @@ def _require_current_schema(target: DatabaseTarget) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply pending migrations."""
-    from bloomer_ai.db.migrate import upgrade
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision (never older).")] = "head",
+) -> None:
+    """Apply pending migrations; say which revision the database is at."""
+    from bloomer_ai.db.migrate import MigrationError, upgrade
 
     settings = _settings()
     target = _database(settings, migrate=False)
-    upgrade(target.operator_url, revision, app_role=settings.db.db_app_role)
-    typer.echo(f"database at {revision} ({target.description})")
+    try:
+        done = upgrade(target.operator_url, revision, app_role=settings.db.db_app_role)
+    except MigrationError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"database at {done.after or 'none'}, {_upgrade_outcome(done, revision)} "
+        f"({target.description})"
+    )
 
 
-# --- shops / users --------------------------------------------------------------------------
+def _upgrade_outcome(done: Any, requested: str) -> str:
+    if done.before != done.after:
+        return f"upgraded from {done.before or 'an empty schema'}"
+    if requested in ("head", "heads") or requested == done.after:
+        return "nothing to do"
+    return f"already past {requested} (`db upgrade` never goes back)"
+
+
+# --- shops, users, members, sessions ---------------------------------------------------------
+
+ROLES = ("owner", "admin", "staff")  # models.shop.SHOP_ROLES, without importing the models
+
+
+def _check_role_name(role: str) -> None:
+    if role not in ROLES:
+        fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}", 2)
+
+
+def _shop_payload(shop: Any) -> dict[str, Any]:
+    return {
+        "id": str(shop.id),
+        "name": shop.name,
+        "country": shop.country,
+        "timezone": shop.timezone,
+        "currency": shop.currency,
+        "createdAt": shop.created_at.isoformat() if shop.created_at else None,
+    }
 
 
 @shops_app.command("create")
@@ -226,29 +352,55 @@ def shops_create(
 
     async def action(session: Any) -> dict[str, Any]:
         shop = await create_shop(session, name=name, country=country, timezone=timezone)
-        return {
-            "id": str(shop.id),
-            "name": shop.name,
-            "country": shop.country,
-            "timezone": shop.timezone,
-        }
+        return _shop_payload(shop)
 
     shop = _run_in_session(settings, target, action)
     _print(shop, as_json, f"created shop {shop['id']} ({shop['name']})")
+
+
+@shops_app.command("list")
+def shops_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List every shop, oldest first."""
+    from bloomer_ai.shops.service import list_shops
+
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> list[dict[str, Any]]:
+        return [_shop_payload(shop) for shop in await list_shops(session)]
+
+    shops = _run_in_session(settings, target, action)
+    if as_json:
+        typer.echo(json.dumps(shops))
+        return
+    for shop in shops:
+        typer.echo(f"{shop['id']}  {shop['country']}  {shop['timezone']:<20} {shop['name']}")
 
 
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="E-mail address (unique).")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    shop: Annotated[str | None, typer.Option(help="Make the user a member of this shop.")] = None,
-    role: Annotated[str, typer.Option(help="owner | admin | staff")] = "staff",
+    shop: Annotated[
+        str | None, typer.Option(help="Make the user a member of this shop (needs --role).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="The role in --shop: owner | admin | staff.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Create a user, optionally as a member of a shop."""
+    """Create a user, optionally as a member of a shop (--shop and --role together)."""
     from bloomer_ai.auth.service import create_user
     from bloomer_ai.shops.service import add_member
 
+    if shop is not None and role is None:
+        fail(f"--shop needs --role ({' | '.join(ROLES)}): the user's role in that shop", 2)
+    if role is not None and shop is None:
+        fail("--role needs --shop: the shop the user becomes a member of", 2)
+    if role is not None:
+        _check_role_name(role)
     shop_id = _parse_uuid(shop, "shop") if shop else None
     settings = _settings()
     target = _database(settings)
@@ -256,13 +408,89 @@ def users_create(
     async def action(session: Any) -> dict[str, Any]:
         user = await create_user(session, email=email, name=name)
         payload: dict[str, Any] = {"id": str(user.id), "email": user.email, "name": user.name}
-        if shop_id is not None:
+        if shop_id is not None and role is not None:
             await add_member(session, shop_id=shop_id, user_id=user.id, role=role)
             payload.update(shopId=str(shop_id), role=role)
         return payload
 
     user = _run_in_session(settings, target, action)
-    _print(user, as_json, f"created user {user['id']} ({user['email']})")
+    membership = f"; {user['role']} of shop {user['shopId']}" if "role" in user else ""
+    _print(user, as_json, f"created user {user['id']} ({user['email']}{membership})")
+
+
+@members_app.command("add")
+def members_add(
+    user: Annotated[str, typer.Option(help="The user's id or e-mail address.")],
+    shop: Annotated[str, typer.Option(help="Shop id.")],
+    role: Annotated[str, typer.Option(help="owner | admin | staff")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Make a user a member of a shop, or change their role there."""
+    from bloomer_ai.auth.service import find_user
+    from bloomer_ai.shops.service import add_member
+
+    _check_role_name(role)
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        found = await find_user(session, user)
+        await add_member(session, shop_id=shop_id, user_id=found.id, role=role)
+        return {"userId": str(found.id), "email": found.email, "shopId": str(shop_id), "role": role}
+
+    member = _run_in_session(settings, target, action)
+    _print(member, as_json, f"{member['email']} is {role} of shop {shop_id}")
+
+
+@sessions_app.command("create")
+def sessions_create(
+    user: Annotated[str, typer.Option(help="The user's id or e-mail address.")],
+    shop: Annotated[str, typer.Option(help="A shop the user is a member of.")],
+    days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Sign a user in without the web app: a NextAuth database-strategy session token."""
+    from bloomer_ai.auth.service import find_user, issue_database_session
+    from bloomer_ai.shops.service import member_role
+
+    if not 1 <= days <= 365:
+        fail("--days must be 1 to 365", 2)
+    shop_id = _parse_uuid(shop, "shop")
+    settings = _settings()
+    target = _database(settings)
+
+    async def action(session: Any) -> dict[str, Any]:
+        found = await find_user(session, user)
+        role = await member_role(session, shop_id=shop_id, user_id=found.id)
+        if role is None:
+            return {"email": found.email}
+        issued = await issue_database_session(session, found, days=days)
+        return {
+            "token": issued.token,
+            "userId": str(found.id),
+            "email": found.email,
+            "shopId": str(shop_id),
+            "role": role,
+            "expires": issued.expires.isoformat(),
+        }
+
+    created = _run_in_session(settings, target, action)
+    if "token" not in created:
+        fail(
+            f"{created['email']} is not a member of shop {shop_id}; add them with "
+            "`bloomer-ai members add`"
+        )
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    _print(
+        created,
+        as_json,
+        f"created a session for {created['email']} ({created['role']} of shop {shop_id}), "
+        f"valid until {created['expires']}\n"
+        f"session token (shown once): {created['token']}\n"
+        f"try: curl -b 'next-auth.session-token={created['token']}' "
+        f"-H 'X-Shop-Id: {shop_id}' {base}/api/ai/me",
+    )
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -375,6 +603,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
 @app.command()
 def openapi() -> None:
     """Print the OpenAPI document (no database needed)."""
+    from bloomer_ai.config import ConfigurationError, load_settings
     from bloomer_ai.main import create_app
 
     try:

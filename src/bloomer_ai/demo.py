@@ -1,27 +1,46 @@
 """Demo data for ``bloomer-ai serve --demo``: one florist, its customers and a year of orders.
 
-Seeded once (found again by name) and deterministic (a fixed random seed), so demos and
-screenshots look the same on every machine.
+Seeded once (found again by name) and deterministic (a fixed random seed, dates relative to
+today), so demos and screenshots look alike on every machine and day.
+
+The demo's API key and sign-in token are issued once and kept, in plain text, in
+``$BLOOMER_DATA_DIR/demo-credentials.json`` (mode 0600): the database holds only the key's
+hash, so the file is what lets a later start print them again. When the file is gone, or
+what it holds no longer signs in (revoked, expired, another database), new ones are issued
+and the older demo keys revoked.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
-import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.auth.service import create_user, find_user_by_email
+from bloomer_ai.auth.service import (
+    create_user,
+    database_session_user,
+    find_user_by_email,
+    issue_database_session,
+    revoke_other_api_keys_named,
+    usable_api_key,
+)
 from bloomer_ai.config import Settings
 from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.kit.ids import id_at
-from bloomer_ai.kit.time import utcnow
-from bloomer_ai.models import ApiKey, AuthSession, Customer, Order, OrderItem, Shop, User
+from bloomer_ai.kit.pagination import PageParams
+from bloomer_ai.models import Customer, Order, OrderItem, Shop, User
+from bloomer_ai.models.order import OPEN_ORDER_STATUSES
+from bloomer_ai.orders.repository import OrderFilters
+from bloomer_ai.orders.service import list_orders
 from bloomer_ai.shops.service import add_member, create_shop, find_shop_by_name
 
+CREDENTIALS_FILE = "demo-credentials.json"
 DEMO_SHOP_NAME = "Bloom & Co (demo)"
 DEMO_USER_EMAIL = "owner@demo.bloomer.test"
 DEMO_KEY_NAME = "demo (serve --demo)"
@@ -57,8 +76,11 @@ PRODUCTS = [
     ("wedding", "WD-BRIDAL", "Bridal bouquet", 12500),
     ("gift", "GF-CHOC", "Chocolates", 895),
 ]
+# An order's status agrees with its delivery date: nothing open is due before today.
 STATUSES_PAST = ["delivered"] * 8 + ["picked_up", "cancelled"]
-STATUSES_OPEN = ["pending", "confirmed", "in_progress", "ready", "out_for_delivery"]
+STATUSES_TODAY = ["confirmed", "in_progress", "ready", "out_for_delivery", "delivered"]
+STATUSES_UPCOMING = ["pending", "confirmed", "confirmed", "in_progress"]
+LEAD_DAYS = (0, 0, 1, 1, 1, 2, 3)  # days from order to delivery
 SOURCES = ["web"] * 5 + ["phone", "phone", "voice", "chat", "walk_in"]
 
 
@@ -101,17 +123,73 @@ DEMO_RULES = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
+class SavedCredentials:
+    """What ``demo-credentials.json`` holds."""
+
+    api_key: str
+    session_token: str
+
+
+@dataclass(frozen=True)
+class SampleOrder:
+    number: str
+    status: str
+    delivery_date: date | None
+    customer_id: str
+
+
+@dataclass(frozen=True)
 class DemoCredentials:
     shop_id: str
     shop_name: str
     user_id: str
     user_email: str
     created: bool
-    extras: dict[str, str] = field(default_factory=dict)
+    """The shop was seeded by this call."""
+    api_key: str
+    session_token: str
+    reused: bool
+    """Key and token are the ones of the credentials file (nothing new was issued)."""
+    sample: SampleOrder | None
 
 
-async def seed_demo(session: AsyncSession, settings: Settings) -> DemoCredentials:
+def read_saved_credentials(path: Path) -> SavedCredentials | None:
+    """The credentials file's contents; None when it is missing or not ours."""
+    try:
+        data = json.loads(path.read_text())
+        return SavedCredentials(api_key=data["apiKey"], session_token=data["sessionToken"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_credentials(path: Path, credentials: DemoCredentials) -> None:
+    """Write the credentials file, readable by its owner only (written whole, then renamed
+    into place, so a reader never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(
+            {
+                "shopId": credentials.shop_id,
+                "userEmail": credentials.user_email,
+                "apiKey": credentials.api_key,
+                "sessionToken": credentials.session_token,
+            },
+            file,
+            indent=2,
+        )
+        file.write("\n")
+    os.replace(partial, path)
+
+
+async def seed_demo(
+    session: AsyncSession, settings: Settings, saved: SavedCredentials | None = None
+) -> DemoCredentials:
+    """The demo shop (seeded on the first call), its owner, and their credentials: those
+    ``saved`` while they still sign in, else new ones (the caller saves them)."""
     shop = await find_shop_by_name(session, DEMO_SHOP_NAME)
     created = shop is None
     if shop is None:
@@ -126,51 +204,85 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> DemoCredential
         shop.lilli_config = DEMO_AGENT_CONFIG
         await _seed_customers_and_orders(session, shop)
         await _seed_routing_rules(session, shop)
-    credentials = DemoCredentials(
+    bind_shop(session.sync_session, shop.id)
+    api_key = await _demo_key(session, settings, shop, saved)
+    token = await _demo_session(session, user, saved)
+    return DemoCredentials(
         shop_id=str(shop.id),
         shop_name=shop.name,
         user_id=str(user.id),
         user_email=user.email,
         created=created,
+        api_key=api_key,
+        session_token=token,
+        reused=saved is not None and (api_key, token) == (saved.api_key, saved.session_token),
+        sample=await _sample_order(session, shop),
     )
-    credentials.extras.update(await _issue_demo_credentials(session, settings, shop, user))
-    return credentials
 
 
-async def _issue_demo_credentials(
-    session: AsyncSession, settings: Settings, shop: Shop, user: User
-) -> dict[str, str]:
-    """A fresh API key (older demo keys revoked) and a database-strategy session token.
+# A kept credential must still work for a while: not one that expires during the demo.
+_STILL_VALID_FOR = timedelta(days=1)
 
-    Secrets are shown once, so every start issues new ones.
-    """
+
+async def _demo_key(
+    session: AsyncSession, settings: Settings, shop: Shop, saved: SavedCredentials | None
+) -> str:
+    """The saved key while it signs in to the demo shop; else a new one (30 days), the
+    older demo keys revoked (their text is in no file any more)."""
     from bloomer_ai.auth.scopes import ALL_SCOPES
     from bloomer_ai.auth.service import create_api_key
 
-    bind_shop(session.sync_session, shop.id)
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    pepper = settings.auth.pepper()
+    if saved is not None:
+        key = await usable_api_key(
+            session, saved.api_key, pepper=pepper, valid_for=_STILL_VALID_FOR
+        )
+        if key is not None and key.shop_id == shop.id and key.name == DEMO_KEY_NAME:
+            return saved.api_key
     issued = await create_api_key(
-        session,
-        name=DEMO_KEY_NAME,
-        scopes=sorted(ALL_SCOPES),
-        pepper=settings.auth.pepper(),
-        expires_in_days=30,
+        session, name=DEMO_KEY_NAME, scopes=sorted(ALL_SCOPES), pepper=pepper, expires_in_days=30
     )
-    token = f"demo-{secrets.token_urlsafe(32)}"
-    session.add(
-        AuthSession(session_token=token, user_id=user.id, expires=utcnow() + timedelta(days=7))
-    )
-    await session.flush()
-    return {
-        "API key (all scopes)": issued.secret,
-        "Try it": f"curl -H 'Authorization: Bearer {issued.secret}' {{base}}/api/ai/me",
-        "Sign-in token (NextAuth database session, 7 days)": token,
-        "As the web app": f"curl -b 'next-auth.session-token={token}' {{base}}/api/ai/me",
-    }
+    await revoke_other_api_keys_named(session, DEMO_KEY_NAME, keep=issued.key.id)
+    return issued.secret
+
+
+async def _demo_session(session: AsyncSession, user: User, saved: SavedCredentials | None) -> str:
+    """The saved sign-in token while it is the demo owner's and valid; else a new one."""
+    if saved is not None:
+        holder = await database_session_user(
+            session, saved.session_token, valid_for=_STILL_VALID_FOR
+        )
+        if holder == user.id:
+            return saved.session_token
+    return (await issue_database_session(session, user, days=7, prefix="demo-")).token
+
+
+async def _sample_order(session: AsyncSession, shop: Shop) -> SampleOrder | None:
+    """An open order with a customer, due today or later (else the newest with a
+    customer): something to look up."""
+    today = datetime.now(ZoneInfo(shop.timezone)).date()
+    for filters in (OrderFilters(delivery_from=today), OrderFilters()):
+        orders, _ = await list_orders(session, PageParams(limit=50), filters)
+        for order in orders:
+            if order.customer_id is None:
+                continue
+            if filters.delivery_from is not None and order.status not in OPEN_ORDER_STATUSES:
+                continue
+            return SampleOrder(
+                number=order.number,
+                status=order.status,
+                delivery_date=order.delivery_date,
+                customer_id=str(order.customer_id),
+            )
+    return None
+
+
+def _status_for(rng: random.Random, delivery: date, today: date) -> str:
+    if delivery < today:
+        return rng.choice(STATUSES_PAST)
+    if delivery == today:
+        return rng.choice(STATUSES_TODAY)
+    return rng.choice(STATUSES_UPCOMING)
 
 
 async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
@@ -189,22 +301,26 @@ async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
     session.add_all(customers)
     await session.flush()
     now = datetime.now(UTC)
-    # Oldest first, so order numbers and ids grow with time, as a real shop's do.
+    zone = ZoneInfo(shop.timezone)
+    today = now.astimezone(zone).date()
+    # A year of orders and a busy last three days (so some are still to be delivered),
+    # oldest first, so order numbers and ids grow with time, as a real shop's do.
     placed_times = sorted(
-        now - timedelta(days=rng.randint(0, 364), hours=rng.randint(0, 23)) for _ in range(320)
+        [now - timedelta(days=rng.randint(0, 364), hours=rng.randint(0, 23)) for _ in range(296)]
+        + [now - timedelta(hours=rng.randint(0, 71)) for _ in range(24)]
     )
     for number, placed in enumerate(placed_times, start=1):
-        is_open = (now - placed) < timedelta(days=3)
         items = [rng.choice(PRODUCTS) for _ in range(rng.randint(1, 3))]
+        delivery = placed.astimezone(zone).date() + timedelta(days=rng.choice(LEAD_DAYS))
         order = Order(
             id=id_at(placed),
             shop_id=shop.id,
             number=f"{1000 + number}",
             customer_id=rng.choice(customers).id if rng.random() < 0.9 else None,
-            status=rng.choice(STATUSES_OPEN if is_open else STATUSES_PAST),
+            status=_status_for(rng, delivery, today),
             source=rng.choice(SOURCES),
             delivery_zone=rng.choice(ZONES),
-            delivery_date=(placed + timedelta(days=rng.randint(0, 3))).date(),
+            delivery_date=delivery,
             delivery_time=f"{rng.randint(9, 17):02d}:00",
             total_minor=sum(price for *_rest, price in items),
             currency="EUR",
@@ -242,6 +358,8 @@ async def _seed_routing_rules(session: AsyncSession, shop: Shop) -> None:
 
 def describe_demo(credentials: DemoCredentials, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
+    key, token = credentials.api_key, credentials.session_token
+    as_key = f"curl -H 'Authorization: Bearer {key}'"
     lines = [
         "",
         f"Demo shop: {credentials.shop_name} ({credentials.shop_id})"
@@ -249,8 +367,22 @@ def describe_demo(credentials: DemoCredentials, host: str, port: int) -> str:
         f"Demo user: {credentials.user_email} (owner)",
         f"API docs:  {base}/docs",
         f"Ready?     curl {base}/readyz",
+        "Credentials ("
+        + ("kept in " if credentials.reused else "new; saved to ")
+        + f"{CREDENTIALS_FILE} of the data folder):",
+        f"  API key (all scopes): {key}",
+        f"  Sign-in token (NextAuth database session): {token}",
+        "Try it:",
+        f"  {as_key} {base}/api/ai/me",
+        f"  curl -b 'next-auth.session-token={token}' {base}/api/ai/me",
     ]
-    for label, value in credentials.extras.items():
-        lines.append(f"{label}:\n    {value.replace('{base}', base)}")
+    sample = credentials.sample
+    if sample is not None:
+        due = f", delivery {sample.delivery_date.isoformat()}" if sample.delivery_date else ""
+        lines += [
+            f"Sample order {sample.number} ({sample.status}{due}), customer {sample.customer_id}:",
+            f"  {as_key} '{base}/api/ai/orders?number={sample.number}'",
+            f"  {as_key} {base}/api/ai/customers/{sample.customer_id}",
+        ]
     lines.append("")
     return "\n".join(lines)

@@ -71,6 +71,7 @@ async def open_resources(
     )
     warn_about_process_local_limits(settings)
     warn_about_untrusted_forwarding(settings)
+    warn_about_missing_session_secret(settings)
     log.info("startup", database=target.description, environment=settings.server.environment)
     try:
         yield
@@ -100,7 +101,21 @@ async def refuse_an_unprotected_role(engine: AsyncEngine, settings: Settings) ->
     if settings.is_production:
         await engine.dispose()
         raise UnprotectedRole(describe_unprotected(protection))
-    log.warning("row_level_security_not_enforced", message=describe_unprotected(protection))
+    log.warning("row_level_security_not_enforced", hint=describe_unprotected(protection))
+
+
+def warn_about_missing_session_secret(settings: Settings) -> None:
+    """Without NEXTAUTH_SECRET or AUTH_SECRET the web app's JWT sessions cannot be read
+    (production refuses to start; elsewhere it is said at start)."""
+    if not settings.auth.session_secrets():
+        log.warning(
+            "session_secret_not_set",
+            hint=(
+                "Neither NEXTAUTH_SECRET nor AUTH_SECRET is set: the web app's JWT sessions "
+                "are refused (401); database sessions and API keys still work. Set "
+                "NEXTAUTH_SECRET to the web app's secret."
+            ),
+        )
 
 
 def warn_about_untrusted_forwarding(settings: Settings) -> None:
@@ -109,7 +124,7 @@ def warn_about_untrusted_forwarding(settings: Settings) -> None:
     if settings.is_production and not settings.webhooks.trust_forwarded_headers:
         log.warning(
             "forwarded_headers_not_trusted",
-            message=(
+            hint=(
                 "TRUST_FORWARDED_HEADERS is off: behind a proxy every client has the proxy's "
                 "address, and the failed-authentication limit counts them all together. "
                 "Set TRUST_FORWARDED_HEADERS=true and FORWARDED_ALLOW_IPS to the proxy's "
@@ -123,7 +138,7 @@ def warn_about_process_local_limits(settings: Settings) -> None:
     if settings.ratelimit.redis_url is None and settings.ratelimit.web_concurrency > 1:
         log.warning(
             "ratelimit_not_shared",
-            message=(
+            hint=(
                 f"WEB_CONCURRENCY={settings.ratelimit.web_concurrency} but REDIS_URL is unset: "
                 "each process keeps its own rate-limit counters, so clients get up to "
                 f"{settings.ratelimit.web_concurrency}x the configured limits. Set REDIS_URL."

@@ -67,3 +67,13 @@ class EmailTaken(Conflict):
 
 class InvalidUser(ValidationFailed):
     code = "invalid_user"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "The user does not exist."
+
+
+class UserDisabled(Conflict):
+    code = "user_disabled"
+    message = "The user is disabled and cannot sign in."

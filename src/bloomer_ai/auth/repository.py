@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.pagination import fetch_page
@@ -131,12 +131,24 @@ class ApiKeyRepository(ShopScopedRepository):
     async def all(self) -> Sequence[ApiKey]:
         return (await self.session.scalars(select(ApiKey).order_by(ApiKey.id.desc()))).all()
 
+    async def revoke_named(self, name: str, *, keep: uuid.UUID, at: datetime) -> None:
+        """Revoke the shop's active keys of this name, all but ``keep``."""
+        await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None), ApiKey.id != keep)
+            .values(revoked_at=at)
+        )
+
 
 # --- users (operator commands) --------------------------------------------------------------
 
 
 async def operator_find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+async def operator_get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
 
 
 async def operator_insert_user(session: AsyncSession, *, email: str, name: str | None) -> User:

@@ -11,19 +11,25 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.auth import repository
-from bloomer_ai.auth.errors import ApiKeyNotFound, EmailTaken, InvalidUser
+from bloomer_ai.auth.errors import (
+    ApiKeyNotFound,
+    EmailTaken,
+    InvalidUser,
+    UserDisabled,
+    UserNotFound,
+)
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.auth.repository import ApiKeyRepository
 from bloomer_ai.auth.schemas import MeKey, MeRead, MeShop, MeUser
 from bloomer_ai.auth.scopes import unknown_scopes
 from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.errors import ValidationFailed
-from bloomer_ai.kit.crypto import keyed_hash
+from bloomer_ai.kit.crypto import keyed_hash, same_secret
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.kit.validation import is_valid_email
@@ -107,6 +113,29 @@ async def create_api_key(
     return IssuedKey(key=key, secret=secret)
 
 
+async def usable_api_key(
+    session: AsyncSession, secret: str, *, pepper: str, valid_for: timedelta = timedelta(0)
+) -> repository.KeyRecord | None:
+    """The key whose whole text this is, if it would authenticate now and for ``valid_for``
+    more (not revoked, not expiring sooner); else None."""
+    prefix = split_key(secret)
+    if prefix is None:
+        return None
+    key = await repository.lookup_key_by_prefix(session, prefix)
+    if key is None or not same_secret(key.key_hash, keyed_hash(pepper, secret)):
+        return None
+    if key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and key.expires_at <= utcnow() + valid_for:
+        return None
+    return key
+
+
+async def revoke_other_api_keys_named(session: AsyncSession, name: str, *, keep: uuid.UUID) -> None:
+    """Revoke the session's shop's active keys called ``name``, all but ``keep``."""
+    await ApiKeyRepository(session).revoke_named(name, keep=keep, at=utcnow())
+
+
 async def list_api_keys(
     session: AsyncSession, params: PageParams
 ) -> tuple[Sequence[ApiKey], str | None]:
@@ -154,6 +183,52 @@ async def create_user(session: AsyncSession, *, email: str, name: str | None = N
     return await repository.operator_insert_user(
         session, email=email, name=(name or "").strip() or None
     )
+
+
+async def find_user(session: AsyncSession, reference: str) -> User:
+    """A user by id or by e-mail address (any letter case), for operator commands."""
+    reference = reference.strip()
+    try:
+        user = await repository.operator_get_user(session, uuid.UUID(reference))
+    except ValueError:
+        user = await repository.operator_find_user_by_email(session, reference)
+    if user is None:
+        raise UserNotFound(f"No user has the id or e-mail address {reference!r}.")
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    """Shown once: NextAuth's database strategy keeps it as it is."""
+    expires: datetime
+
+
+async def issue_database_session(
+    session: AsyncSession, user: User, *, days: int = 7, prefix: str = ""
+) -> IssuedSession:
+    """A NextAuth database-strategy session for ``user``, as the web app's adapter writes
+    one at sign-in (for trying the API without the web app)."""
+    if user.disabled_at is not None:
+        raise UserDisabled()
+    if not 1 <= days <= 365:
+        raise ValidationFailed("A session lasts 1 to 365 days.")
+    token = f"{prefix}{secrets.token_urlsafe(32)}"
+    expires = utcnow() + timedelta(days=days)
+    await repository.operator_insert_session(session, token=token, user_id=user.id, expires=expires)
+    return IssuedSession(token=token, expires=expires)
+
+
+async def database_session_user(
+    session: AsyncSession, token: str, *, valid_for: timedelta = timedelta(0)
+) -> uuid.UUID | None:
+    """The user of a database-strategy session that is valid now and for ``valid_for``
+    more; else None."""
+    found = await repository.lookup_session(session, token)
+    if found is None:
+        return None
+    user_id, expires = found
+    return user_id if expires > utcnow() + valid_for else None
 
 
 # --- the caller -------------------------------------------------------------------------------

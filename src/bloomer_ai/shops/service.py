@@ -85,3 +85,12 @@ async def add_member(
     return await repository.operator_insert_member(
         session, shop_id=shop_id, user_id=user_id, role=role
     )
+
+
+async def member_role(
+    session: AsyncSession, *, shop_id: uuid.UUID, user_id: uuid.UUID
+) -> str | None:
+    """The user's role in the shop; None if not a member. An unknown shop: ShopNotFound."""
+    await get_shop(session, shop_id)
+    member = await repository.operator_find_member(session, shop_id, user_id)
+    return member.role if member is not None else None
