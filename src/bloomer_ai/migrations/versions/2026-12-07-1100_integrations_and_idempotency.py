@@ -34,10 +34,14 @@ CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("integrations", "idempotency_keys")
 
 FUNCTIONS = """
+-- With its sealed secrets (opened by the service, which holds the key, never here): an
+-- inbound URL names the integration, and the integration names the secret and the shop.
 CREATE FUNCTION webhook_integration(p_id uuid)
-RETURNS TABLE (id uuid, shop_id uuid, provider text, kind text, status text)
+RETURNS TABLE (id uuid, shop_id uuid, provider text, kind text, status text,
+               secrets_key_id text, secrets_ciphertext bytea)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT i.id, i.shop_id, i.provider::text, i.kind::text, i.status::text
+    SELECT i.id, i.shop_id, i.provider::text, i.kind::text, i.status::text,
+           i.secrets_key_id::text, i.secrets_ciphertext
     FROM public.integrations i WHERE i.id = p_id
 $$;
 
