@@ -39,6 +39,7 @@ CORS_OPTIONS: dict[str, Any] = dict(
         "X-Conversation-Id",
         "X-Message-Id",
         "X-Request-ID",
+        "Idempotent-Replayed",
         "RateLimit",
         "RateLimit-Policy",
         "RateLimit-Limit",
