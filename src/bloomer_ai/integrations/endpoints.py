@@ -16,6 +16,7 @@ from bloomer_ai.idempotency.dependency import Idempotent
 from bloomer_ai.integrations import service
 from bloomer_ai.integrations.inbound.access import SignedWebhook
 from bloomer_ai.integrations.inbound.handlers import InboundHandlers
+from bloomer_ai.integrations.inbound.receiver import VerifiedDelivery, receive_delivery
 from bloomer_ai.integrations.schemas import (
     IntegrationCreate,
     IntegrationRead,
@@ -23,7 +24,6 @@ from bloomer_ai.integrations.schemas import (
     Provider,
 )
 from bloomer_ai.integrations.schemas import Kind as KindFilter
-from bloomer_ai.integrations.service import VerifiedDelivery
 from bloomer_ai.kit.encryption import Keyring
 from bloomer_ai.kit.pagination import Page
 from bloomer_ai.models import Integration
@@ -205,7 +205,7 @@ IntegrationId = Annotated[str, Path(description="The integration's id (its inbou
 async def _answer(
     session: ShopSession, delivery: VerifiedDelivery, handlers: InboundHandlers
 ) -> Response:
-    reply = await service.receive_delivery(session, delivery, handlers)
+    reply = await receive_delivery(session, delivery, handlers)
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
 
 

@@ -18,6 +18,14 @@ class PhoneNumberTaken(Conflict):
     message = "Another integration has this phone number."
 
 
+class SecretsUnreadable(Conflict):
+    code = "secrets_unreadable"
+    message = (
+        "The integration's secrets were sealed with a key this service does not hold "
+        "(DATA_ENCRYPTION_KEY): send every secret again."
+    )
+
+
 class WebhookNotAuthenticated(Unauthorized):
     """No signature, a signature that does not verify, an unknown or disabled integration,
     or a provider switched off on the platform route: one answer for all, so the answer

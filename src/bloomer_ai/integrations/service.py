@@ -19,19 +19,12 @@ from typing import Any, Literal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.errors import Conflict
 from bloomer_ai.idempotency.store import purge_expired_keys
 from bloomer_ai.integrations import repository
 from bloomer_ai.integrations.errors import (
-    DeliveryIdTaken,
     IntegrationNotFound,
     InvalidIntegration,
-)
-from bloomer_ai.integrations.inbound.handlers import (
-    InboundEvent,
-    InboundHandlers,
-    InboundReply,
-    acknowledgement,
+    SecretsUnreadable,
 )
 from bloomer_ai.integrations.repository import IntegrationRef, IntegrationRepository
 from bloomer_ai.integrations.schemas import IntegrationCreate, IntegrationUpdate
@@ -71,14 +64,6 @@ SECRET_NAMES: dict[str, frozenset[str]] = {
 MAX_SETTINGS_BYTES = 16_384
 
 Change = Literal["created", "updated", "deleted"]
-
-
-class SecretsUnreadable(Conflict):
-    code = "secrets_unreadable"
-    message = (
-        "The integration's secrets were sealed with a key this service does not hold "
-        "(DATA_ENCRYPTION_KEY): send every secret again."
-    )
 
 
 def _invalid(field: str, message: str) -> InvalidIntegration:
@@ -331,49 +316,6 @@ async def operator_reseal_secrets(
         _seal(integration, open_secrets(integration, keyring), keyring)
     await session.flush()
     return len(rows)
-
-
-# --- inbound deliveries -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedDelivery:
-    """An inbound delivery whose signature verified, with its shop found and bound."""
-
-    event: InboundEvent
-    source: str
-    """Where it came through: the integration's id, or ``platform``."""
-
-
-async def receive_delivery(
-    session: AsyncSession, delivery: VerifiedDelivery, handlers: InboundHandlers
-) -> InboundReply:
-    """Record the delivery in the inbox and hand it to its kind's handler, once: a repeat
-    gets the first answer and nothing else happens."""
-    event = delivery.event
-    claim = await inbox.claim_delivery(
-        session,
-        provider=event.provider,
-        delivery_id=inbox.delivery_key(delivery.source, event.delivery_id),
-        shop_id=event.shop_id,
-        kind=event.kind,
-        integration_id=event.integration_id,
-        content_type=event.content_type,
-        raw_body=event.body,
-    )
-    if not claim.visible:
-        raise DeliveryIdTaken()
-    if claim.record_id is None:
-        log.info("webhook_repeat", provider=event.provider, kind=event.kind)
-        if claim.answer is None:
-            return acknowledgement(event.provider)
-        answer = claim.answer
-        return InboundReply(answer.status, answer.body, answer.content_type)
-    reply = await handlers.handler_for(event.kind, event.provider)(session, event)
-    await inbox.record_answer(
-        session, claim.record_id, inbox.StoredAnswer(reply.status, reply.body, reply.media_type)
-    )
-    return reply
 
 
 # --- lookups before the shop is known (the inbound routes) ------------------------------------

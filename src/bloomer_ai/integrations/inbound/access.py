@@ -43,13 +43,14 @@ from bloomer_ai.integrations import service
 from bloomer_ai.integrations.errors import (
     DeliveryNamesAnotherShop,
     DeliveryShopUnknown,
+    SecretsUnreadable,
     WebhookNotAuthenticated,
 )
 from bloomer_ai.integrations.inbound import providers
 from bloomer_ai.integrations.inbound.handlers import InboundEvent, Kind, Provider
 from bloomer_ai.integrations.inbound.providers import ParsedBody, RawDelivery
+from bloomer_ai.integrations.inbound.receiver import VerifiedDelivery
 from bloomer_ai.integrations.repository import IntegrationRef
-from bloomer_ai.integrations.service import SecretsUnreadable, VerifiedDelivery
 from bloomer_ai.kit.encryption import Keyring
 from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
