@@ -24,13 +24,13 @@ LAYERS: list[set[str]] = [
     {"config", "errors", "logging"},
     {"models"},
     {"db"},
-    {"ratelimit", "web", "webhooks"},
+    {"ratelimit", "web", "webhooks", "idempotency"},
     {"auth"},
-    {"shops", "customers", "orders"},
+    {"shops", "customers", "orders", "integrations"},
     {"routing", "agent"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "agent", "routing"]
+DOMAINS = ["shops", "customers", "orders", "integrations", "agent", "routing"]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

@@ -53,6 +53,8 @@ GOOD_SECRETS = {
     "CAMPAIGN_CALLBACK_SECRET": "whsec_Y2FtcGFpZ24tY2FsbGJhY2stc2VjcmV0LXBy",
     "TWILIO_AUTH_TOKEN": "tw-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
     "VAPI_SERVER_SECRET": "vp-6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a",
+    "DATA_ENCRYPTION_KEY": "k2:dfsye3KeyENG/9tvCub0hX+XJ+C/MQsjXDAz7ep60UM=,"
+    "k1:t2FBtt02wMzjcFu8JIkSkdLCUie2BKICbVjTeLrkkIE=",
 }
 PROD_DATABASE_URL = "postgresql://bloomer:db-pass-8c1e7f@db.internal:5432/bloomer"
 
@@ -115,6 +117,9 @@ def test_production_with_real_secrets_starts(production_env: pytest.MonkeyPatch)
         ("VOICE_WEBHOOK_SECRET", "whsec_change-me-c93e"),
         ("CAMPAIGN_CALLBACK_SECRET", "placeholder-d04f"),
         ("TWILIO_AUTH_TOKEN", "replace-me-e15a"),
+        ("DATA_ENCRYPTION_KEY", "k1:change-me-f26b"),
+        ("CHATWOOT_WEBHOOK_SECRET", "placeholder-a37c"),
+        ("ZENDESK_WEBHOOK_SECRET", "changeme-b48d"),
     ],
 )
 def test_production_refuses_a_placeholder_secret_and_names_it(
@@ -130,12 +135,7 @@ def test_production_refuses_a_placeholder_secret_and_names_it(
 
 @pytest.mark.parametrize(
     "variable",
-    [
-        "API_KEY_PEPPER",
-        "VOICE_WEBHOOK_SECRET",
-        "SUPPORT_WEBHOOK_SECRET",
-        "CAMPAIGN_CALLBACK_SECRET",
-    ],
+    ["API_KEY_PEPPER", "CAMPAIGN_CALLBACK_SECRET", "DATA_ENCRYPTION_KEY"],
 )
 def test_production_refuses_a_missing_secret_and_names_it(
     production_env: pytest.MonkeyPatch, variable: str
@@ -144,6 +144,49 @@ def test_production_refuses_a_missing_secret_and_names_it(
     message = refusal(production_env)
     assert variable in message
     assert "not set" in message
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "VOICE_WEBHOOK_SECRET",
+        "SUPPORT_WEBHOOK_SECRET",
+        "TWILIO_AUTH_TOKEN",
+        "VAPI_SERVER_SECRET",
+        "CHATWOOT_WEBHOOK_SECRET",
+        "ZENDESK_WEBHOOK_SECRET",
+    ],
+)
+def test_production_starts_without_a_platform_webhook_secret(
+    production_env: pytest.MonkeyPatch, variable: str
+) -> None:
+    """An unset platform secret switches that provider off on the platform route (401);
+    shops' own integrations carry their own secrets."""
+    production_env.delenv(variable, raising=False)
+    assert load_settings().is_production
+
+
+def test_a_malformed_encryption_key_is_refused_in_every_environment(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    key = "k1:c2hvcnQ="  # base64 of 5 bytes: not an AES-256 key
+    clean_env.setenv("DATA_ENCRYPTION_KEY", key)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert "DATA_ENCRYPTION_KEY" in str(caught.value)
+    assert "c2hvcnQ" not in str(caught.value)
+
+
+def test_the_keyring_seals_with_the_first_key(production_env: pytest.MonkeyPatch) -> None:
+    keyring = load_settings().auth.keyring()
+    assert keyring.key_ids == ["k2", "k1"]
+    assert keyring.current_key_id == "k2"
+
+
+def test_development_uses_its_own_key_while_none_is_set(clean_env: pytest.MonkeyPatch) -> None:
+    assert load_settings().auth.keyring().key_ids == ["development"]
+    clean_env.setenv("DATA_ENCRYPTION_KEY", "k1:change-me")
+    assert load_settings().auth.keyring().key_ids == ["development"]
 
 
 def test_production_needs_a_session_secret(production_env: pytest.MonkeyPatch) -> None:
@@ -254,6 +297,7 @@ def test_secrets_are_secret_strings_and_stay_out_of_repr(
         "VAPI_SERVER_SECRET": settings.webhooks.vapi_server_secret,
         "SUPPORT_WEBHOOK_SECRET": settings.webhooks.support_webhook_secret,
         "CAMPAIGN_CALLBACK_SECRET": settings.webhooks.campaign_callback_secret,
+        "DATA_ENCRYPTION_KEY": settings.auth.data_encryption_key,
     }
     shown = repr(settings) + str(settings) + repr(settings.model_dump())
     for name, value in secret_fields.items():

@@ -35,6 +35,7 @@ from bloomer_ai.main import create_app
 from conftest import make_settings
 from factories.agent import create_conversation
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
+from factories.integrations import create_integration
 from factories.routing import create_rule_row
 from support.auth import bearer, database_session, issue_key, key_headers
 from support.routing import BIG_ORDERS
@@ -66,6 +67,12 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "messages": [{"role": "assistant", "content": "hi"}]
     },
     ("PATCH", "/api/ai/agent/config"): {"lilliEnabled": True},
+    ("POST", "/api/ai/integrations"): {
+        "provider": "vapi",
+        "kind": "voice",
+        "secrets": {"serverSecret": "route-table-secret"},
+    },
+    ("PATCH", "/api/ai/integrations/{integration_id}"): {"status": "disabled"},
 }
 
 
@@ -191,6 +198,7 @@ async def caller(db) -> Caller:
     theirs_conversation = await create_conversation(db, other)
     theirs_customer = await create_customer(db, other)
     theirs_order = await create_order(db, other, customer_id=theirs_customer.id)
+    theirs_integration = await create_integration(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -206,6 +214,7 @@ async def caller(db) -> Caller:
             "conversation_id": str(theirs_conversation.id),
             "order_id": str(theirs_order.id),
             "customer_id": str(theirs_customer.id),
+            "integration_id": str(theirs_integration.id),
         },
     )
 

@@ -1,4 +1,4 @@
-"""bloomer-ai: serve | db | shops | users | members | sessions | keys | openapi.
+"""bloomer-ai: serve | db | shops | users | members | sessions | keys | integrations | openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
@@ -53,6 +53,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(members_app, name="members")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(keys_app, name="keys")
+integrations_app = _group("Shops' provider integrations.")
+app.add_typer(integrations_app, name="integrations")
 
 T = TypeVar("T")
 
@@ -595,6 +597,41 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
 
     name = _run_in_session(settings, target, action)
     typer.echo(f"revoked key {parsed} ({name})")
+
+
+# --- integrations -----------------------------------------------------------------------------
+
+
+@integrations_app.command("reseal")
+def integrations_reseal(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Re-seal every shop's integration secrets under the first DATA_ENCRYPTION_KEY key.
+
+    After putting a new key in front of DATA_ENCRYPTION_KEY (and deploying it everywhere):
+    run this, then drop the old key from the setting."""
+    from bloomer_ai.integrations.service import operator_reseal_secrets
+    from bloomer_ai.kit.encryption import KeyringError
+
+    settings = _settings()
+    try:
+        keyring = settings.auth.keyring()
+    except KeyringError as exc:
+        fail(f"DATA_ENCRYPTION_KEY: {exc}", 2)
+    target = _database(settings)
+
+    async def action(session: Any) -> int:
+        total = 0
+        while resealed := await operator_reseal_secrets(session, keyring):
+            total += resealed
+        return total
+
+    resealed = _run_in_session(settings, target, action)
+    _print(
+        {"resealed": resealed, "keyId": keyring.current_key_id},
+        as_json,
+        f"re-sealed {resealed} integration(s) under key {keyring.current_key_id}",
+    )
 
 
 # --- openapi --------------------------------------------------------------------------------

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bloomer_ai.kit.encryption import Keyring
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "replace-me", "xxx")
 
@@ -83,6 +86,10 @@ class AuthSettings(BaseSettings):
         default_factory=lambda: ["http://localhost:3000"]
     )
     principal_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    data_encryption_key: SecretStr | None = None
+    """Seals secrets at rest (AES-256-GCM): ``key-id:base64-32-bytes``, several
+    comma-separated, newest first (the first seals, all open). Without it, outside
+    production (which refuses to start), a development-only key is used."""
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
 
@@ -92,6 +99,30 @@ class AuthSettings(BaseSettings):
         from bloomer_ai.kit.crypto import DEVELOPMENT_PEPPER
 
         return self.api_key_pepper.get_secret_value() if self.api_key_pepper else DEVELOPMENT_PEPPER
+
+    @field_validator("data_encryption_key")
+    @classmethod
+    def _check_keyring(cls, value: SecretStr | None) -> SecretStr | None:
+        # A placeholder is let through here (development uses its own key; production
+        # refuses it by name); anything else must be a usable keyring.
+        if value is not None and not _is_placeholder(value.get_secret_value()):
+            from bloomer_ai.kit.encryption import Keyring, KeyringError
+
+            try:
+                Keyring.parse(value.get_secret_value())
+            except KeyringError as exc:
+                raise ValueError(f"DATA_ENCRYPTION_KEY: {exc}") from None
+        return value
+
+    def keyring(self) -> Keyring:
+        """The keys that seal secrets at rest: DATA_ENCRYPTION_KEY, or outside production
+        (which refuses to start without it) a development-only key."""
+        from bloomer_ai.kit.encryption import Keyring
+
+        value = self.data_encryption_key
+        if value is None or _is_placeholder(value.get_secret_value()):
+            return Keyring.development()
+        return Keyring.parse(value.get_secret_value())
 
     def session_secrets(self) -> list[str]:
         """All accepted NextAuth/Auth.js secrets, newest first, without repeats."""
@@ -131,6 +162,11 @@ class WebhookSettings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     vapi_server_secret: SecretStr | None = None
     support_webhook_secret: SecretStr | None = None
+    chatwoot_webhook_secret: SecretStr | None = None
+    """The platform's Chatwoot webhook secret (HMAC-SHA256; unset: Chatwoot is off on the
+    platform route, shops' own Chatwoot integrations still work)."""
+    zendesk_webhook_secret: SecretStr | None = None
+    """The platform's Zendesk webhook signing secret (as CHATWOOT_WEBHOOK_SECRET)."""
     campaign_callback_secret: SecretStr | None = None
     public_base_url: str | None = None
     """The service's public URL, e.g. https://ai.example.com: Twilio signs the URL it called."""
@@ -139,6 +175,9 @@ class WebhookSettings(BaseSettings):
     (sent by the proxies in FORWARDED_ALLOW_IPS only)."""
     forwarded_allow_ips: str = "127.0.0.1"
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    webhook_retention_days: int = Field(default=7, ge=1, le=3650)
+    """Raw bodies of received webhooks are kept this long, then purged (the delivery's
+    id stays, so a late repeat is still recognised)."""
 
     @staticmethod
     def accepted(secret: SecretStr | None) -> list[str]:
@@ -205,6 +244,8 @@ class ServerSettings(BaseSettings):
     # /metrics and its logs, and the bridge, when on, asks OpenTelemetry's global providers
     # on every request whether one was configured.
     otel_enabled: bool = False
+    idempotency_key_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How long an Idempotency-Key and its stored answer are kept."""
 
     @property
     def json_logs(self) -> bool:
@@ -277,17 +318,22 @@ def production_secret_problems(settings: Settings) -> list[str]:
     for index, secret in enumerate((auth.auth_secret_1, auth.auth_secret_2, auth.auth_secret_3)):
         check(f"AUTH_SECRET_{index + 1}", secret, required=False)
     check("API_KEY_PEPPER", auth.api_key_pepper)
+    check("DATA_ENCRYPTION_KEY", auth.data_encryption_key)
     if settings.db.database_url is None:
         problems.append("DATABASE_URL is not set (the embedded database is for development)")
 
     hooks = settings.webhooks
     features = settings.features
+    # Platform webhook secrets are optional (one unset switches its provider off on the
+    # platform route; shops' own integrations carry theirs), but never placeholders.
     if features.ai_voice_enabled:
-        check("VOICE_WEBHOOK_SECRET", hooks.voice_webhook_secret)
+        check("VOICE_WEBHOOK_SECRET", hooks.voice_webhook_secret, required=False)
         check("TWILIO_AUTH_TOKEN", hooks.twilio_auth_token, required=False)
         check("VAPI_SERVER_SECRET", hooks.vapi_server_secret, required=False)
     if features.ai_support_enabled:
-        check("SUPPORT_WEBHOOK_SECRET", hooks.support_webhook_secret)
+        check("SUPPORT_WEBHOOK_SECRET", hooks.support_webhook_secret, required=False)
+        check("CHATWOOT_WEBHOOK_SECRET", hooks.chatwoot_webhook_secret, required=False)
+        check("ZENDESK_WEBHOOK_SECRET", hooks.zendesk_webhook_secret, required=False)
     if features.ai_campaigns_enabled:
         check("CAMPAIGN_CALLBACK_SECRET", hooks.campaign_callback_secret)
 

@@ -24,6 +24,7 @@ from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.notifications import ChangeFeed
 from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
 from bloomer_ai.db.session import make_session_factory
+from bloomer_ai.integrations.inbound.handlers import InboundHandlers
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
@@ -50,6 +51,11 @@ async def open_resources(
     state.authenticator = authenticator = Authenticator(settings, sessions)
     state.rate_limiter = RateLimiter(settings.ratelimit)
     state.ai_provider = provider_from_settings(settings)
+    # Seals and opens integration secrets (DATA_ENCRYPTION_KEY).
+    state.keyring = settings.auth.keyring()
+    # Handlers of verified inbound webhooks, per kind and provider (voice and support
+    # register theirs here; unregistered pairs are recorded and acknowledged).
+    state.inbound_handlers = InboundHandlers()
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.
     state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)

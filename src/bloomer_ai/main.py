@@ -42,6 +42,7 @@ CORS_OPTIONS: dict[str, Any] = dict(
         "X-Conversation-Id",
         "X-Message-Id",
         "X-Request-ID",
+        "Idempotent-Replayed",
         "RateLimit",
         "RateLimit-Policy",
         "RateLimit-Limit",
@@ -124,6 +125,8 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.agent.endpoints import router as agent_router
     from bloomer_ai.auth.endpoints import router as auth_router
     from bloomer_ai.customers.endpoints import router as customers_router
+    from bloomer_ai.integrations.endpoints import inbound_router
+    from bloomer_ai.integrations.endpoints import router as integrations_router
     from bloomer_ai.orders.endpoints import router as orders_router
     from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
     from bloomer_ai.routing.endpoints import router as routing_router
@@ -139,5 +142,7 @@ def routers() -> list[APIRouter]:
         orders_router,
         orders_web_app_router,
         customers_router,
+        inbound_router,
+        integrations_router,
         shops_router,
     ]

@@ -516,6 +516,148 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/voice/webhook/{integration_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A voice provider's webhook, via the integration
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         */
+        post: operations["voice_webhook_via_integration_api_ai_voice_webhook__integration_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A voice provider's webhook on the platform's own account
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         */
+        post: operations["voice_webhook_api_ai_voice_webhook_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/webhook/{integration_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A support provider's webhook, via the integration
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         */
+        post: operations["support_webhook_via_integration_api_ai_support_webhook__integration_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A support provider's webhook on the platform's own account
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         */
+        post: operations["support_webhook_api_ai_support_webhook_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's integrations
+         * @description **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `integrations:read`.
+         */
+        get: operations["list_integrations_api_ai_integrations_get"];
+        put?: never;
+        /**
+         * Connect a provider (secrets are write-only); honours Idempotency-Key
+         * @description **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `integrations:write`.
+         */
+        post: operations["create_integration_api_ai_integrations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/integrations/{integration_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An integration (secrets never shown)
+         * @description **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `integrations:read`.
+         */
+        get: operations["get_integration_api_ai_integrations__integration_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an integration (its inbound URL stops working)
+         * @description **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `integrations:write`.
+         */
+        delete: operations["delete_integration_api_ai_integrations__integration_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an integration (settings, status, secrets)
+         * @description **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `integrations:write`.
+         */
+        patch: operations["update_integration_api_ai_integrations__integration_id__patch"];
+        trace?: never;
+    };
     "/api/ai/shop": {
         parameters: {
             query?: never;
@@ -852,6 +994,125 @@ export interface components {
             /** Explain */
             explain?: components["schemas"]["RuleExplanationRead"][] | null;
         };
+        /** IntegrationCreate */
+        IntegrationCreate: {
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "twilio" | "vapi" | "lilli" | "chatwoot" | "zendesk";
+            /**
+             * Kind
+             * @description voice: twilio, vapi, lilli; support: chatwoot, zendesk, lilli.
+             * @enum {string}
+             */
+            kind: "voice" | "support";
+            /**
+             * Externalaccountid
+             * @description The shop's account at the provider (Twilio account SID, Chatwoot account id …): finds the shop on the platform route.
+             */
+            externalAccountId?: string | null;
+            /**
+             * Phonenumber
+             * @description Voice only. Any common spelling (the shop's country is the default region); stored in E.164. One number belongs to one shop.
+             */
+            phoneNumber?: string | null;
+            /**
+             * Settings
+             * @description Provider settings (e.g. Twilio's answer mode). Returned as given: no secrets.
+             */
+            settings?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /**
+             * Status
+             * @default active
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /**
+             * Secrets
+             * @description Write-only: stored sealed (AES-256-GCM) and never returned. Names per provider: twilio `authToken`; vapi `serverSecret`; lilli `webhookSecret` (whsec_…); chatwoot `webhookSecret`, `apiAccessToken`; zendesk `webhookSecret`, `apiToken`. The signing secret may hold several, comma-separated, newest first, while the provider rotates it.
+             */
+            secrets: {
+                [key: string]: string;
+            };
+        };
+        /** IntegrationRead */
+        IntegrationRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "twilio" | "vapi" | "lilli" | "chatwoot" | "zendesk";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "voice" | "support";
+            /** Externalaccountid */
+            externalAccountId: string | null;
+            /** Phonenumber */
+            phoneNumber: string | null;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /**
+             * Secretsset
+             * @description Names of the secrets that are set (never values).
+             */
+            secretsSet: string[];
+            /**
+             * Inboundurl
+             * @description The URL to configure at the provider for its webhooks.
+             */
+            inboundUrl: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /**
+         * IntegrationUpdate
+         * @description PATCH: only the fields sent change. ``externalAccountId`` and ``phoneNumber`` may be
+         *     null (removed); in ``secrets`` a value replaces that secret and null removes it.
+         */
+        IntegrationUpdate: {
+            /** Externalaccountid */
+            externalAccountId?: string | null;
+            /** Phonenumber */
+            phoneNumber?: string | null;
+            /** Settings */
+            settings?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            /** Status */
+            status?: ("active" | "disabled") | null;
+            /**
+             * Secrets
+             * @description Write-only: stored sealed (AES-256-GCM) and never returned. Names per provider: twilio `authToken`; vapi `serverSecret`; lilli `webhookSecret` (whsec_…); chatwoot `webhookSecret`, `apiAccessToken`; zendesk `webhookSecret`, `apiToken`. The signing secret may hold several, comma-separated, newest first, while the provider rotates it.
+             */
+            secrets?: {
+                [key: string]: string | null;
+            } | null;
+        };
         JsonValue: unknown;
         /** LastOrder */
         LastOrder: {
@@ -1133,6 +1394,16 @@ export interface components {
         Page_CustomerRead_: {
             /** Items */
             items: components["schemas"]["CustomerRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[IntegrationRead] */
+        Page_IntegrationRead_: {
+            /** Items */
+            items: components["schemas"]["IntegrationRead"][];
             /**
              * Nextcursor
              * @description Pass as `cursor` for the next page; null on the last.
@@ -3510,6 +3781,872 @@ export interface operations {
             };
             /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voice_webhook_via_integration_api_ai_voice_webhook__integration_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The integration's id (its inbound URL). */
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The provider's delivery, as sent (the signature covers these bytes). */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Received (a repeat gets the first answer again): JSON, or TwiML for Twilio */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": unknown;
+                };
+            };
+            /** @description No signature, or one that does not verify */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery names another shop than its integration's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The platform route found no shop for the delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery id was received for another shop */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voice_webhook_api_ai_voice_webhook_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The provider's delivery, as sent (the signature covers these bytes). */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Received (a repeat gets the first answer again): JSON, or TwiML for Twilio */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": unknown;
+                };
+            };
+            /** @description No signature, or one that does not verify */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery names another shop than its integration's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The platform route found no shop for the delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery id was received for another shop */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    support_webhook_via_integration_api_ai_support_webhook__integration_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The integration's id (its inbound URL). */
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The provider's delivery, as sent (the signature covers these bytes). */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Received (a repeat gets the first answer again): JSON, or TwiML for Twilio */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": unknown;
+                };
+            };
+            /** @description No signature, or one that does not verify */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery names another shop than its integration's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The platform route found no shop for the delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery id was received for another shop */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    support_webhook_api_ai_support_webhook_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The provider's delivery, as sent (the signature covers these bytes). */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Received (a repeat gets the first answer again): JSON, or TwiML for Twilio */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": unknown;
+                };
+            };
+            /** @description No signature, or one that does not verify */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery names another shop than its integration's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The platform route found no shop for the delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery id was received for another shop */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_integrations_api_ai_integrations_get: {
+        parameters: {
+            query?: {
+                kind?: ("voice" | "support") | null;
+                provider?: ("twilio" | "vapi" | "lilli" | "chatwoot" | "zendesk") | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IntegrationRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_integration_api_ai_integrations_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and body get the first answer again (with `Idempotent-Replayed: true`); the same key with another body is a 409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationCreate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Phone number taken, or Idempotency-Key reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_integration_api_ai_integrations__integration_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such integration in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_integration_api_ai_integrations__integration_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such integration in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_integration_api_ai_integrations__integration_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such integration in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

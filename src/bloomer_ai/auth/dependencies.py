@@ -160,35 +160,15 @@ class Access:
         limiter: RateLimiter = state.rate_limiter
         ip = client_ip(request)
 
-        # Only an address this process has seen fail is looked up in the (shared) counter:
-        # every other request skips that round trip.
-        if limiter.recently_failed(ip):
-            blocked = await limiter.exceeded(RouteGroup.AUTH_FAILURES, ip)
-            if blocked is not None:
-                raise RateLimited(
-                    "Too many failed authentications from this address; retry later.",
-                    headers=_header_dict(blocked.headers()),
-                )
+        await refuse_repeated_failures(limiter, ip)
         try:
             principal = await authenticator.authenticate(request)
         except NotAuthenticated as exc:
-            failures = await limiter.hit(RouteGroup.AUTH_FAILURES, ip)
-            if not failures.allowed:
-                raise RateLimited(
-                    "Too many failed authentications from this address; retry later.",
-                    headers=_header_dict(failures.headers()),
-                ) from None
+            await count_failed_authentication(limiter, ip)
             exc.headers.update(WWW_AUTHENTICATE)
             raise
 
-        decision = await limiter.hit(self.group, principal.rate_limit_identity)
-        headers = decision.headers()
-        shop_id = request.scope.setdefault("state", {})["shop_id"] = principal.shop_id_text
-        structlog.contextvars.bind_contextvars(shop_id=shop_id)
-        if not decision.allowed:
-            raise RateLimited(headers=_header_dict(headers))  # its own headers, once
-        add_response_headers(request.scope, headers)  # a 429 above carries its own
-
+        await limit_and_note_shop(request, limiter, self.group, principal)
         self._check(request, principal, state.settings)
         bind_request_shop(request, principal.shop_id)
         return principal
@@ -206,10 +186,49 @@ class Access:
                     for scope in sorted(missing)
                 ]
             )
-        if self.roles is not None and principal.role not in self.roles:
+        # Roles gate signed-in users; API keys are gated by their scopes alone.
+        if (
+            self.roles is not None
+            and principal.kind is PrincipalKind.SESSION
+            and principal.role not in self.roles
+        ):
             raise InsufficientRole()
         if principal.via_cookie and request.method in UNSAFE_METHODS:
             check_same_origin(request, settings.auth.allowed_origins)
+
+
+_TOO_MANY_FAILURES = "Too many failed authentications from this address; retry later."
+
+
+async def refuse_repeated_failures(limiter: RateLimiter, identity: str) -> None:
+    """429 for a client (an address, or an address and a webhook source) over the limit of
+    failed authentications. Only one this process has seen fail is looked up in the
+    (shared) counter: every other request skips that round trip."""
+    if limiter.recently_failed(identity):
+        blocked = await limiter.exceeded(RouteGroup.AUTH_FAILURES, identity)
+        if blocked is not None:
+            raise RateLimited(_TOO_MANY_FAILURES, headers=_header_dict(blocked.headers()))
+
+
+async def count_failed_authentication(limiter: RateLimiter, identity: str) -> None:
+    """Count a failed authentication; 429 (instead of the 401) once over the limit."""
+    failures = await limiter.hit(RouteGroup.AUTH_FAILURES, identity)
+    if not failures.allowed:
+        raise RateLimited(_TOO_MANY_FAILURES, headers=_header_dict(failures.headers())) from None
+
+
+async def limit_and_note_shop(
+    request: Request, limiter: RateLimiter, group: RouteGroup, principal: Principal
+) -> None:
+    """Count the request against the principal's limit (429 over it; the RateLimit headers
+    on the response either way) and name its shop in the request's log line."""
+    decision = await limiter.hit(group, principal.rate_limit_identity)
+    headers = decision.headers()
+    shop_id = request.scope.setdefault("state", {})["shop_id"] = principal.shop_id_text
+    structlog.contextvars.bind_contextvars(shop_id=shop_id)
+    if not decision.allowed:
+        raise RateLimited(headers=_header_dict(headers))  # its own headers, once
+    add_response_headers(request.scope, headers)  # a 429 above carries its own
 
 
 def check_same_origin(request: Request, allowed: list[str]) -> None:

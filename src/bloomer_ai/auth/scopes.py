@@ -23,6 +23,8 @@ class Scope(StrEnum):
     CAMPAIGNS_SUGGEST = "campaigns:suggest"
     CAMPAIGNS_GENERATE = "campaigns:generate"
     CAMPAIGNS_CALLBACK = "campaigns:callback"
+    INTEGRATIONS_READ = "integrations:read"
+    INTEGRATIONS_WRITE = "integrations:write"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -43,6 +45,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CAMPAIGNS_SUGGEST: "Ask for campaign suggestions.",
     Scope.CAMPAIGNS_GENERATE: "Start AI campaign generation and read its status.",
     Scope.CAMPAIGNS_CALLBACK: "Deliver the result of a campaign generation.",
+    Scope.INTEGRATIONS_READ: "Read the shop's provider integrations (never their secrets).",
+    Scope.INTEGRATIONS_WRITE: "Connect, change and remove the shop's provider integrations.",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(scope.value for scope in Scope)

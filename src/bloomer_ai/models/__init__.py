@@ -4,6 +4,8 @@ from bloomer_ai.models.agent import AgentConversation, AgentMessage
 from bloomer_ai.models.api_key import ApiKey
 from bloomer_ai.models.base import Base, ShopScoped
 from bloomer_ai.models.customer import Customer
+from bloomer_ai.models.idempotency import IdempotencyKey
+from bloomer_ai.models.integration import Integration
 from bloomer_ai.models.order import Order, OrderItem, OrderNumberCounter
 from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
@@ -17,6 +19,8 @@ __all__ = [
     "AuthSession",
     "Base",
     "Customer",
+    "IdempotencyKey",
+    "Integration",
     "Order",
     "OrderItem",
     "OrderNumberCounter",

@@ -32,7 +32,32 @@ CONSTRAINT_CONFLICTS: dict[str, tuple[str, str]] = {
     "uq_users_email_lower": ("email_taken", "A user with this e-mail address exists."),
     "uq_customers_shop_id_phone": ("phone_taken", "A customer with this phone number exists."),
     "uq_orders_shop_id_number": ("order_number_taken", "An order with this number exists."),
+    "uq_integrations_phone_number": (
+        "phone_number_taken",
+        "Another integration has this phone number.",
+    ),
 }
+
+
+class ReplayedResponse(Exception):
+    """A complete answer given before (an idempotent repeat): sent as it was stored, with
+    ``Idempotent-Replayed: true``. Raised by a dependency to answer without the endpoint."""
+
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+        super().__init__("replayed response")
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+async def handle_replayed_response(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ReplayedResponse)
+    return Response(
+        exc.body,
+        status_code=exc.status,
+        media_type=exc.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -154,6 +179,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(ReplayedResponse, handle_replayed_response)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)

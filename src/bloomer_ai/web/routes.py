@@ -11,7 +11,7 @@ from starlette.types import Scope
 
 from bloomer_ai.errors import UnsupportedMediaType
 from bloomer_ai.web.input_checks import check_encoding, check_json_text, check_query_text
-from bloomer_ai.web.unit_of_work import finish_request_session
+from bloomer_ai.web.unit_of_work import finish_request_session, run_before_commit
 
 
 def _is_json(content_type: str) -> bool:
@@ -64,8 +64,8 @@ class JsonRoute(APIRoute):
       routes that read raw bytes (signed webhooks) declare no body field and check what
       they store themselves.
     * Ends the request's unit of work after the endpoint returns and before the response is
-      sent: commit on success (a failed commit raises, so it becomes an error response),
-      rollback on error.
+      sent: the steps registered with ``before_commit`` (with the response), then commit on
+      success (a failed commit raises, so it becomes an error response), rollback on error.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -78,6 +78,7 @@ class JsonRoute(APIRoute):
                 await check_json_body(request)
             try:
                 response = await handler(request)
+                await run_before_commit(request.scope, response)
             except BaseException:
                 await finish_request_session(request.scope, failed=True)
                 raise

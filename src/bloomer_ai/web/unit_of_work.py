@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bloomer_ai.db.tenancy import bind_shop
@@ -23,6 +23,9 @@ log = structlog.get_logger("bloomer_ai.web")
 
 REQUEST_SESSION_KEY = "db_session"
 BOUND_SHOP_KEY = "bound_shop_id"
+BEFORE_COMMIT_KEY = "before_commit"
+
+BeforeCommit = Callable[[Response], Awaitable[None]]
 
 
 def request_session_of(request: Request) -> AsyncSession:
@@ -47,6 +50,19 @@ def bind_request_shop(request: Request, shop_id: uuid.UUID) -> None:
     session: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
     if session is not None:
         bind_shop(session.sync_session, shop_id)
+
+
+def before_commit(request: Request, step: BeforeCommit) -> None:
+    """Run ``step`` with the endpoint's response in the request's transaction, just before
+    it commits (``JsonRoute``): what it writes commits with the endpoint's effects, and if
+    it fails, the request fails and nothing commits (the idempotency store keeps answers
+    this way)."""
+    request.scope.setdefault("state", {}).setdefault(BEFORE_COMMIT_KEY, []).append(step)
+
+
+async def run_before_commit(scope: MutableMapping[str, Any], response: Response) -> None:
+    for step in scope.get("state", {}).pop(BEFORE_COMMIT_KEY, []):
+        await step(response)
 
 
 async def finish_request_session(scope: MutableMapping[str, Any], *, failed: bool) -> None:

@@ -1,4 +1,4 @@
-"""Webhook signature checks: Standard Webhooks, Twilio and Vapi.
+"""Webhook signature checks: Standard Webhooks, Twilio, Vapi, Chatwoot and Zendesk.
 
 Pure functions over the exact raw request (headers, bytes, URL): no web framework. Each
 takes a list of secrets so a secret can be rotated without dropping deliveries, compares
@@ -16,6 +16,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -25,11 +26,14 @@ from standardwebhooks.webhooks import WebhookVerificationError as StandardWebhoo
 
 __all__ = [
     "WebhookVerificationError",
+    "is_standard_webhook_secret",
     "public_url",
     "twilio_signature_algorithm",
+    "verify_chatwoot",
     "verify_standard_webhook",
     "verify_twilio",
     "verify_vapi",
+    "verify_zendesk",
 ]
 
 VerificationCode = Literal[
@@ -86,6 +90,15 @@ def _standard_webhooks(secrets: Sequence[str]) -> list[StandardWebhook]:
         except (binascii.Error, ValueError, EmptyWebhookSecretError) as exc:
             raise ValueError("a Standard Webhooks secret is not valid base64") from exc
     return webhooks
+
+
+def is_standard_webhook_secret(secret: str) -> bool:
+    """A secret the Standard Webhooks library accepts (``whsec_`` + base64, or base64)."""
+    try:
+        _standard_webhooks([secret])
+    except ValueError:
+        return False
+    return True
 
 
 def verify_standard_webhook(
@@ -388,3 +401,69 @@ def _check_vapi_timestamp(raw: str, *, now: float, tolerance_s: float) -> None:
     seconds = value / 1000 if value >= 10**11 else value
     if abs(now - seconds) > tolerance_s:
         raise WebhookVerificationError("timestamp_out_of_window")
+
+
+# --- Chatwoot -----------------------------------------------------------------------------
+# Chatwoot 4.11+ signs account webhooks (PR chatwoot/chatwoot#13573; agent bots and API
+# inboxes from 4.13, #13892): ``X-Chatwoot-Signature: sha256=<hex HMAC-SHA256(secret,
+# "{timestamp}.{raw body}")>`` with ``X-Chatwoot-Timestamp`` (unix seconds) and a delivery
+# id, ``X-Chatwoot-Delivery``, reused on retries.
+
+
+def verify_chatwoot(
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+    tolerance_s: float = 300,
+) -> None:
+    keys = [secret.encode() for secret in _require_secrets(secrets)]
+    lowered = _lower_keys(headers)
+    signature = lowered.get("x-chatwoot-signature", "")
+    timestamp = lowered.get("x-chatwoot-timestamp", "")
+    if not (signature and timestamp):
+        raise WebhookVerificationError("missing_headers")
+    _check_timestamp(timestamp, now=now(), tolerance_s=tolerance_s)
+    signed = f"{timestamp}.".encode() + body
+    if not _signature_matches(signature, [_hmac_sha256(key, signed) for key in keys]):
+        raise WebhookVerificationError("bad_signature")
+
+
+# --- Zendesk ------------------------------------------------------------------------------
+# Zendesk webhooks (developer.zendesk.com, "Verifying webhook authenticity"):
+# ``X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(signing secret, timestamp + raw body))``
+# (no separator), ``X-Zendesk-Webhook-Signature-Timestamp`` in ISO 8601; Zendesk sets no
+# window, so ours (WEBHOOK_TOLERANCE_SECONDS) applies. Each delivery attempt carries
+# ``X-Zendesk-Webhook-Invocation-Id``.
+
+
+def verify_zendesk(
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+    tolerance_s: float = 300,
+) -> None:
+    keys = [secret.encode() for secret in _require_secrets(secrets)]
+    lowered = _lower_keys(headers)
+    signature = lowered.get("x-zendesk-webhook-signature", "")
+    timestamp = lowered.get("x-zendesk-webhook-signature-timestamp", "")
+    if not (signature and timestamp):
+        raise WebhookVerificationError("missing_headers")
+    try:
+        moment = datetime.fromisoformat(timestamp.strip())
+    except ValueError:
+        raise WebhookVerificationError("invalid_headers") from None
+    if moment.tzinfo is None or len(timestamp) > 40:
+        raise WebhookVerificationError("invalid_headers")
+    if abs(now() - moment.timestamp()) > tolerance_s:
+        raise WebhookVerificationError("timestamp_out_of_window")
+    try:
+        presented = base64.b64decode(signature.strip(), validate=True)
+    except binascii.Error:
+        raise WebhookVerificationError("bad_signature") from None
+    signed = timestamp.encode() + body
+    if not _matches_any(presented, [_hmac_sha256(key, signed) for key in keys]):
+        raise WebhookVerificationError("bad_signature")
