@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"config", "errors", "logging"},
     {"models"},
     {"db"},
-    {"ratelimit", "web", "webhooks"},
+    {"ratelimit", "web", "webhooks", "jobs"},
     {"auth"},
     {"shops", "customers", "orders"},
     {"routing", "agent"},

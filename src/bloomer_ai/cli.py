@@ -1,4 +1,4 @@
-"""bloomer-ai: serve | db | shops | users | keys | openapi.
+"""bloomer-ai: serve | worker | db | shops | users | keys | openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
@@ -162,6 +162,32 @@ def serve(
         access_log=False,
         proxy_headers=settings.webhooks.trust_forwarded_headers,
         forwarded_allow_ips=settings.webhooks.forwarded_allow_ips,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=200, help="Jobs run at a time (default JOB_WORKER_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run background jobs until SIGTERM or SIGINT (then finish the running ones)."""
+    from bloomer_ai.jobs.worker import serve_worker
+    from bloomer_ai.main import task_modules
+
+    settings = _settings()
+    target = _database(settings)
+    if not target.embedded:
+        _require_current_schema(target)
+    _check_role(settings, target)
+    asyncio.run(
+        serve_worker(
+            settings,
+            target,
+            concurrency=concurrency or settings.jobs.job_worker_concurrency,
+            task_modules=task_modules(),
+        )
     )
 
 

@@ -54,9 +54,12 @@ def create_app(
     *,
     database: DatabaseTarget | None = None,
     session_factory: async_sessionmaker[AsyncSession] | None = None,
+    run_worker: bool | None = None,
 ) -> FastAPI:
     """The application. ``database`` defaults to the settings' (or the embedded server);
-    ``session_factory`` replaces the engine's sessions (tests join their own transaction)."""
+    ``session_factory`` replaces the engine's sessions (tests join their own transaction).
+    ``run_worker``: run a job worker in the process (None: on the embedded default, per
+    JOB_WORKER_IN_PROCESS, and never with a ``session_factory``)."""
     settings = settings or get_settings()
     # Here, not only in the CLI: `uvicorn --factory bloomer_ai.main:create_app` must write
     # redacted logs too.
@@ -66,7 +69,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         from bloomer_ai.lifespan import open_resources
 
-        async with open_resources(app, settings, database, session_factory):
+        async with open_resources(
+            app,
+            settings,
+            database,
+            session_factory,
+            task_modules=task_modules(),
+            run_worker=run_worker,
+        ):
             yield {}
 
     app = FastAPIOffline(
@@ -121,4 +131,12 @@ def routers() -> list[APIRouter]:
         orders_web_app_router,
         customers_router,
         shops_router,
+    ]
+
+
+def task_modules() -> list[str]:
+    """Every module that declares tasks: a worker imports them all before it runs a job
+    (a job of a task it does not know would fail)."""
+    return [
+        "bloomer_ai.jobs.worker",
     ]
