@@ -26,11 +26,11 @@ LAYERS: list[set[str]] = [
     {"db"},
     {"ratelimit", "web", "webhooks", "jobs"},
     {"auth"},
-    {"shops", "customers", "orders"},
+    {"shops", "customers", "orders", "outbound_webhooks"},
     {"routing", "agent"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "agent", "routing"]
+DOMAINS = ["shops", "customers", "orders", "agent", "routing", "outbound_webhooks"]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

@@ -35,6 +35,7 @@ from bloomer_ai.main import create_app
 from conftest import make_settings
 from factories.agent import create_conversation
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
+from factories.outbound_webhooks import create_endpoint_row, create_event_row
 from factories.routing import create_rule_row
 from support.auth import bearer, database_session, issue_key, key_headers
 from support.routing import BIG_ORDERS
@@ -66,6 +67,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "messages": [{"role": "assistant", "content": "hi"}]
     },
     ("PATCH", "/api/ai/agent/config"): {"lilliEnabled": True},
+    ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
+    ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
 }
 
 
@@ -191,6 +194,8 @@ async def caller(db) -> Caller:
     theirs_conversation = await create_conversation(db, other)
     theirs_customer = await create_customer(db, other)
     theirs_order = await create_order(db, other, customer_id=theirs_customer.id)
+    theirs_endpoint = await create_endpoint_row(db, other)
+    theirs_event = await create_event_row(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -206,6 +211,8 @@ async def caller(db) -> Caller:
             "conversation_id": str(theirs_conversation.id),
             "order_id": str(theirs_order.id),
             "customer_id": str(theirs_customer.id),
+            "endpoint_id": str(theirs_endpoint.id),
+            "event_id": str(theirs_event.id),
         },
     )
 

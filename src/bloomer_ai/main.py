@@ -117,6 +117,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.customers.endpoints import router as customers_router
     from bloomer_ai.orders.endpoints import router as orders_router
     from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
+    from bloomer_ai.outbound_webhooks.endpoints import router as outbound_webhooks_router
     from bloomer_ai.routing.endpoints import router as routing_router
     from bloomer_ai.shops.endpoints import router as shops_router
     from bloomer_ai.web.operations import router as operations_router
@@ -131,6 +132,7 @@ def routers() -> list[APIRouter]:
         orders_web_app_router,
         customers_router,
         shops_router,
+        outbound_webhooks_router,
     ]
 
 
@@ -139,4 +141,5 @@ def task_modules() -> list[str]:
     (a job of a task it does not know would fail)."""
     return [
         "bloomer_ai.jobs.worker",
+        "bloomer_ai.outbound_webhooks.delivery.tasks",
     ]

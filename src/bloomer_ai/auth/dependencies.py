@@ -146,7 +146,12 @@ class Access:
                     for scope in sorted(missing)
                 ]
             )
-        if self.roles is not None and principal.role not in self.roles:
+        # Roles are a session's (a member of the shop); a key is held to its scopes.
+        if (
+            self.roles is not None
+            and principal.kind is PrincipalKind.SESSION
+            and principal.role not in self.roles
+        ):
             raise InsufficientRole()
         if principal.via_cookie and request.method in UNSAFE_METHODS:
             check_same_origin(request, settings.auth.allowed_origins)

@@ -23,6 +23,8 @@ class Scope(StrEnum):
     CAMPAIGNS_SUGGEST = "campaigns:suggest"
     CAMPAIGNS_GENERATE = "campaigns:generate"
     CAMPAIGNS_CALLBACK = "campaigns:callback"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -43,6 +45,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CAMPAIGNS_SUGGEST: "Ask for campaign suggestions.",
     Scope.CAMPAIGNS_GENERATE: "Start AI campaign generation and read its status.",
     Scope.CAMPAIGNS_CALLBACK: "Deliver the result of a campaign generation.",
+    Scope.WEBHOOKS_READ: "Read the shop's webhook endpoints and delivery attempts.",
+    Scope.WEBHOOKS_WRITE: "Create, change, delete webhook endpoints; rotate secrets; redeliver.",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(scope.value for scope in Scope)

@@ -5,7 +5,7 @@ in the future; a worker picks it up by polling, ``JOB_POLL_SECONDS``). ``Backoff
 ``first_seconds × factor^attempts`` (capped, ±20 % jitter so retries of many jobs that
 failed together spread out) and gives up after ``max_attempts`` retries: the job ends
 ``failed``. A task that knows better raises ``RetryLater(seconds)`` (a delay it computed
-from its own settings), or returns normally to stop retrying.
+from its own settings; not bound by ``max_attempts``) or ``GiveUp`` (no more retries).
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from procrastinate.jobs import Job
 from bloomer_ai.kit.time import utcnow
 
 JITTER = 0.2
+
+
+class GiveUp(Exception):
+    """Stop retrying: the job ends ``failed`` (the task said why)."""
 
 
 class RetryLater(Exception):
@@ -49,6 +53,8 @@ class Backoff(BaseRetryStrategy):
         return jittered(min(self.max_seconds, self.first_seconds * self.factor**attempts))
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, GiveUp):
+            return None
         if isinstance(exception, RetryLater):
             return RetryDecision(retry_at=utcnow() + timedelta(seconds=exception.seconds))
         if job.attempts >= self.max_attempts:
