@@ -8,10 +8,13 @@ through its SECURITY DEFINER function."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +39,7 @@ from conftest import make_settings
 from factories.core import create_shop
 from support.processes import free_port
 from support.receiver import Answer, Plan, Received, Receiver, serving
-from support.workers import FAST_JOBS
+from support.workers import FAST_JOBS, worker_environment, worker_process
 
 PLATFORM_SECRET = new_secret()
 
@@ -323,3 +326,23 @@ async def test_the_purge_crosses_shops_only_through_its_function(
     finally:
         async with unit_of_work(factory) as session:
             await session.execute(delete(Shop).where(Shop.id.in_([s.id for s in shops])))
+
+
+async def test_the_worker_command_delivers_and_stops_on_sigterm(world) -> None:
+    """`bloomer-ai worker` itself, in a process of its own."""
+    env = worker_environment(
+        world.database,
+        WEB_APP_WEBHOOK_URL=f"{world.base}/platform",
+        WEB_APP_WEBHOOK_SECRET=PLATFORM_SECRET,
+    )
+    command = [str(Path(sys.executable).parent / "bloomer-ai"), "worker", "--concurrency", "2"]
+    event = await world.event()
+    with worker_process(command, env) as process:
+        deadline = time.monotonic() + 60
+        while not world.at("/platform", event.id):
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the worker command delivered nothing"
+            await asyncio.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    assert verified(world.at("/platform", event.id)[0], PLATFORM_SECRET)["id"] == str(event.id)
