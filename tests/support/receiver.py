@@ -110,22 +110,33 @@ async def serving(app: Any, *, port: int = 0, **options: Any) -> AsyncIterator[s
 
 
 def process_plan(secret: str, fail_every: int, log_path: str) -> Plan:
+    """Verify, then answer 500 to the first request ever of every ``fail_every``-th event
+    (numbered in the order first seen) and 200 otherwise; one log line per request. The
+    numbering and what was seen are read back from the log when the process starts again,
+    so an outage does not make an event new."""
+    from pathlib import Path
+
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
     verifier = Webhook(secret)
-    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
     numbers: dict[str, int] = {}
+    log_file = Path(log_path)
+    if log_file.exists():
+        for line in log_file.read_text().splitlines():
+            numbers.setdefault(line.split()[1], len(numbers) + 1)
+    seen = set(numbers)
+    log = log_file.open("a", buffering=1)  # for the process's life
 
     def plan(request: Received) -> Answer:
         try:
             verifier.verify(request.body, request.headers)
         except (WebhookVerificationError, ValueError):
-            log.write(f"{time.time():.3f} {request.webhook_id} 401\n")
+            log.write(f"{time.time():.3f} {request.webhook_id or '-'} 401\n")
             return Answer(401)
         number = numbers.setdefault(request.webhook_id, len(numbers) + 1)
-        # In this process's life; after a restart an event counts as new (the outage
-        # has failed it already).
-        status = 500 if fail_every and number % fail_every == 0 and not request.seen_before else 200
+        first = request.webhook_id not in seen
+        seen.add(request.webhook_id)
+        status = 500 if fail_every and number % fail_every == 0 and first else 200
         log.write(f"{time.time():.3f} {request.webhook_id} {status}\n")
         return Answer(status)
 

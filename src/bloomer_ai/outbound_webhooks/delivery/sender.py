@@ -3,9 +3,9 @@
 The request goes to the address resolved for this attempt, with the endpoint's name in
 ``Host`` and (https) in the TLS server name and certificate check; redirects are not
 followed (a 3xx is a failed attempt); the whole attempt — resolving, connecting, sending,
-the answer's status line and headers — has ``WEBHOOK_TIMEOUT_SECONDS``; the answer's
-body is not read. Proxies from the environment are ignored (they would connect
-elsewhere).
+the answer — has ``WEBHOOK_TIMEOUT_SECONDS``; of the answer's body at most 64 KiB is read
+(and dropped: only the status counts), so a short answer leaves its connection reusable.
+Proxies from the environment are ignored (they would connect elsewhere).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bloomer_ai.outbound_webhooks.delivery.targets import (
 
 USER_AGENT = f"bloomer-ai-webhooks/{__version__}"
 MAX_CLIENTS = 256
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,13 @@ class Sender:
                     extensions=extensions,
                 ) as response:
                     status = response.status_code
+                    # Read a short answer to its end so the connection can be used again;
+                    # a long one is cut (the connection is closed instead).
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read > MAX_ANSWER_BYTES:
+                            break
         except TargetRefused as refused:
             return result("refused", None, refused.code)
         except (TimeoutError, httpx.TimeoutException):
