@@ -214,7 +214,7 @@ async def test_https_to_the_resolved_address_keeps_the_name_for_sni_and_the_cert
         good = await client.send(f"https://{NAME}:{port}/in", {}, b"{}")
         # The same address under another name: its certificate does not match that name.
         other = await client.send(f"https://other.example.test:{port}/in", {}, b"{}")
-    await client.aclose()
+        await client.aclose()
     assert (good.outcome, good.status_code) == ("succeeded", 200)
     assert other.outcome == "failed" and other.error is not None
     assert [request.headers["host"] for request in app.received] == [f"{NAME}:{port}"]

@@ -91,7 +91,13 @@ async def serving(app: Any, *, port: int = 0, **options: Any) -> AsyncIterator[s
 
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,  # a half-open TLS connection must not hold the test
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
