@@ -7,6 +7,7 @@ from bloomer_ai.models.customer import Customer
 from bloomer_ai.models.idempotency import IdempotencyKey
 from bloomer_ai.models.integration import Integration
 from bloomer_ai.models.order import Order, OrderItem, OrderNumberCounter
+from bloomer_ai.models.outbound_webhook import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
 from bloomer_ai.models.user import AuthSession, User
@@ -30,5 +31,8 @@ __all__ = [
     "ShopMember",
     "ShopScoped",
     "User",
+    "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
