@@ -102,7 +102,7 @@ async def test_bad_endpoints_are_422_naming_the_field(client, caller, body, fiel
     response = await client.post(ENDPOINTS, json=body, headers=caller["owner"])
     assert response.status_code == 422, response.text
     details = response.json()["error"]["details"]
-    assert field in [detail["field"] for detail in details]
+    assert f"body.{field}" in [detail["field"] for detail in details]
     if type_:
         assert type_ in [detail["type"] for detail in details]
 

@@ -112,7 +112,7 @@ def check_url(url: str, *, private_allowed: bool) -> str:
         parse_target(url, private_allowed=private_allowed)
     except TargetRefused as refused:
         raise InvalidEndpointUrl(
-            details=[{"field": "url", "message": REFUSALS[refused.code], "type": refused.code}]
+            details=[{"field": "body.url", "message": REFUSALS[refused.code], "type": refused.code}]
         ) from None
     return url.strip()
 
