@@ -27,10 +27,10 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks"},
     {"auth"},
     {"shops", "customers", "orders"},
-    {"routing", "agent"},
+    {"routing", "agent", "campaigns"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "agent", "routing"]
+DOMAINS = ["shops", "customers", "orders", "agent", "routing", "campaigns"]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

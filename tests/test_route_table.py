@@ -66,6 +66,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "messages": [{"role": "assistant", "content": "hi"}]
     },
     ("PATCH", "/api/ai/agent/config"): {"lilliEnabled": True},
+    ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomer_ai.agent.providers import provider_from_settings
 from bloomer_ai.auth.authenticator import AUTH_CHANNEL, Authenticator
+from bloomer_ai.campaigns.providers import copy_writer_from_settings
 from bloomer_ai.config import Settings
 from bloomer_ai.db.embedded import EmbeddedSupervisor
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
@@ -50,6 +51,7 @@ async def open_resources(
     state.authenticator = authenticator = Authenticator(settings, sessions)
     state.rate_limiter = RateLimiter(settings.ratelimit)
     state.ai_provider = provider_from_settings(settings)
+    state.campaign_copy_writer = copy_writer_from_settings(settings)
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.
     state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)
@@ -81,6 +83,7 @@ async def open_resources(
                 await supervisor
         await feed.stop()
         await state.ai_provider.aclose()
+        await state.campaign_copy_writer.aclose()
         await engine.dispose()
 
 

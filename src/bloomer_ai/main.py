@@ -123,6 +123,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.agent.endpoints import lilli_router as agent_lilli_router
     from bloomer_ai.agent.endpoints import router as agent_router
     from bloomer_ai.auth.endpoints import router as auth_router
+    from bloomer_ai.campaigns.endpoints import router as campaigns_router
     from bloomer_ai.customers.endpoints import router as customers_router
     from bloomer_ai.orders.endpoints import router as orders_router
     from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
@@ -138,6 +139,7 @@ def routers() -> list[APIRouter]:
         agent_lilli_router,
         orders_router,
         orders_web_app_router,
+        campaigns_router,
         customers_router,
         shops_router,
     ]
