@@ -30,6 +30,7 @@ from bloomer_ai.campaigns.rules.send_time import (
     MIN_LEAD_DAYS,
     MIN_NOTICE,
     Rhythm,
+    offset_periods,
     rhythm_of,
     send_moment,
 )
@@ -239,3 +240,37 @@ def test_never_in_the_past_never_at_night_never_too_late(zone_name):
                     assert local.date() <= occasion - timedelta(days=MIN_LEAD_DAYS[channel])
         now += timedelta(hours=7, minutes=13)
     assert checked > 10_000
+
+
+# --- the shop's UTC offsets over the year (the send-time query's periods) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "changes"),
+    [
+        (
+            "Europe/Amsterdam",
+            [datetime(2026, 10, 25, 1, tzinfo=UTC), datetime(2027, 3, 28, 1, tzinfo=UTC)],
+        ),
+        (
+            "Australia/Sydney",
+            [datetime(2026, 10, 3, 16, tzinfo=UTC), datetime(2027, 4, 3, 16, tzinfo=UTC)],
+        ),
+        ("Asia/Kolkata", []),
+        ("UTC", []),
+    ],
+)
+def test_offset_periods_cut_at_each_change(zone_name, changes):
+    zone = ZoneInfo(zone_name)
+    start = datetime(2026, 4, 15, 10, 0, 0, 123456, tzinfo=UTC)
+    end = datetime(2027, 4, 15, 10, tzinfo=UTC)
+    periods = offset_periods(zone, start, end)
+    assert [period_start for period_start, _end, _offset in periods[1:]] == changes
+    assert periods[0][0] == start and periods[-1][1] == end
+    for (period_start, period_end, offset), following in zip(
+        periods, [*periods[1:], None], strict=True
+    ):
+        for instant in (period_start, period_end - timedelta(seconds=1)):
+            assert instant.astimezone(zone).utcoffset() == timedelta(seconds=offset)
+        if following is not None:
+            assert following[0] == period_end

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -26,7 +27,9 @@ from bloomer_ai.campaigns.rules.segments import (
     LOYAL_MIN_ORDERS,
     LOYAL_RECENT_DAYS,
     YEAR_DAYS,
+    Segment,
 )
+from bloomer_ai.campaigns.rules.send_time import offset_periods
 from bloomer_ai.db.repository import ShopScopedRepository
 
 Channel = Literal["email", "sms"]
@@ -109,8 +112,18 @@ def _reach(row: Any) -> Reach:
     return Reach(row.total, row.reachable, row.unknown, row.refused, row.no_address)
 
 
+# History segments as small integers inside the statements (cheaper to group and hash
+# than text); 0 is "in none".
+SEGMENT_CODES = {
+    1: Segment.CHAMPIONS,
+    2: Segment.LOYAL,
+    3: Segment.RECENT_FIRST_TIME,
+    4: Segment.AT_RISK,
+    5: Segment.LAPSED,
+}
+
 # Each customer's order history up to :now, and the history segment it falls in
-# (rules.segments; the thresholds are parameters).
+# (rules.segments; the thresholds are parameters). Computed once per statement.
 _CLASSIFIED = """
     per_customer AS (
         SELECT o.customer_id,
@@ -122,28 +135,33 @@ _CLASSIFIED = """
           AND o.customer_id IS NOT NULL AND o.placed_at < :now
         GROUP BY o.customer_id
     ),
-    classified AS (
+    classified AS MATERIALIZED (
         SELECT customer_id,
                CASE
                    WHEN last_order_at >= :champion_since AND orders_year >= :champion_orders
-                       THEN 'champions'
+                       THEN 1
                    WHEN last_order_at >= :loyal_since AND orders_year >= :loyal_orders
-                       THEN 'loyal'
+                       THEN 2
                    WHEN orders_total = 1 AND last_order_at >= :first_time_since
-                       THEN 'recent_first_time'
+                       THEN 3
                    WHEN orders_total >= 2 AND last_order_at < :loyal_since
                         AND last_order_at >= :year_ago
-                       THEN 'at_risk'
-                   WHEN last_order_at < :year_ago THEN 'lapsed'
+                       THEN 4
+                   WHEN last_order_at < :year_ago THEN 5
+                   ELSE 0
                END AS segment
         FROM per_customer
     )"""
 
 
-def _history_parameters(shop_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def _history_parameters(shop_id: uuid.UUID, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    periods = offset_periods(zone, now - timedelta(days=YEAR_DAYS), now)
     return {
         "shop_id": shop_id,
         "now": now,
+        "period_starts": [start for start, _end, _offset in periods],
+        "period_ends": [end for _start, end, _offset in periods],
+        "period_offsets": [offset for _start, _end, offset in periods],
         "year_ago": now - timedelta(days=YEAR_DAYS),
         "champion_since": now - timedelta(days=CHAMPION_RECENT_DAYS),
         "champion_orders": CHAMPION_MIN_ORDERS,
@@ -153,13 +171,49 @@ def _history_parameters(shop_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     }
 
 
-def _segment_reach_sql(channel: str) -> str:
+def _customer_history_sql(channel: str) -> str:
+    """Two kinds of rows from one pass over the customers' histories: ``reach`` (per
+    segment, by consent on the channel) and ``hours`` (orders of the last 365 days by
+    segment, weekday 0 = Monday and hour in the shop's time zone; orders without a
+    customer have segment -1)."""
     return f"""
-    WITH {_CLASSIFIED}
-    SELECT c.segment, GROUPING(c.segment) AS everyone, {_reach_columns(channel)}
-    FROM classified c
-    JOIN customers cu ON cu.shop_id = :shop_id AND cu.id = c.customer_id
-    GROUP BY GROUPING SETS ((c.segment), ())
+    WITH {_CLASSIFIED},
+    reach AS (
+        SELECT c.segment, {_reach_columns(channel)}
+        FROM classified c
+        JOIN customers cu ON cu.shop_id = :shop_id AND cu.id = c.customer_id
+        GROUP BY c.segment
+    ),
+    periods AS (
+        SELECT * FROM unnest(
+            CAST(:period_starts AS timestamptz[]), CAST(:period_ends AS timestamptz[]),
+            CAST(:period_offsets AS integer[])
+        ) AS p(starts, ends, utc_offset)
+    ),
+    placed AS (
+        -- The hour of the week in the shop's time zone, Monday 00:00 = 0: the Unix epoch
+        -- began on a Thursday (72 hours after a Monday's midnight).
+        SELECT coalesce(c.segment, -1) AS segment,
+               (CAST(floor((date_part('epoch', o.placed_at) + p.utc_offset) / 3600) AS bigint)
+                + 72) % 168 AS hour_of_week
+        FROM periods p
+        JOIN orders o
+          ON o.shop_id = :shop_id AND o.status <> 'cancelled'
+         AND o.placed_at >= p.starts AND o.placed_at < p.ends
+        LEFT JOIN classified c ON c.customer_id = o.customer_id
+    ),
+    hours AS (
+        SELECT segment, hour_of_week / 24 AS weekday, hour_of_week % 24 AS hour,
+               count(*) AS orders
+        FROM placed
+        GROUP BY segment, hour_of_week
+    )
+    SELECT 'reach' AS kind, segment, 0 AS weekday, 0 AS hour, total, reachable, unknown,
+           refused, no_address
+    FROM reach
+    UNION ALL
+    SELECT 'hours', segment, weekday, hour, orders, 0, 0, 0, 0
+    FROM hours
     """  # noqa: S608 - built from this module's constants only
 
 
@@ -187,49 +241,43 @@ def _occasion_buyers_sql(channel: str) -> str:
     """  # noqa: S608 - built from this module's constants only
 
 
-# Orders of the last year by weekday (0 = Monday) and hour in the shop's time zone, for
-# each history segment and for the whole shop.
-_ORDER_HOURS_SQL = f"""
-    WITH {_CLASSIFIED},
-    placed AS (
-        SELECT o.customer_id, o.placed_at AT TIME ZONE :timezone AS local_time
-        FROM orders o
-        WHERE o.shop_id = :shop_id AND o.status <> 'cancelled'
-          AND o.placed_at >= :year_ago AND o.placed_at < :now
-    ),
-    slots AS (
-        SELECT c.segment,
-               CAST(extract(isodow FROM p.local_time) AS integer) - 1 AS weekday,
-               CAST(extract(hour FROM p.local_time) AS integer) AS hour
-        FROM placed p
-        LEFT JOIN classified c ON c.customer_id = p.customer_id
-    )
-    SELECT segment, GROUPING(segment) AS everyone, weekday, hour, count(*) AS orders
-    FROM slots
-    GROUP BY GROUPING SETS ((segment, weekday, hour), (weekday, hour))
-"""  # noqa: S608 - built from this module's constants only
+@dataclass(frozen=True, slots=True)
+class CustomerHistory:
+    reach: dict[str, Reach]
+    """Per history segment, and ``EVERYONE`` with an order (in a segment or not)."""
+    hours: dict[str, dict[tuple[int, int], int]]
+    """Orders of the last 365 days by (weekday, hour): per history segment, and
+    ``EVERYONE`` for the whole shop (orders without a customer included)."""
 
 
 # Built once: the channel picks between two fixed column pairs.
-_SEGMENT_REACH = {channel: text(_segment_reach_sql(channel)) for channel in _CHANNEL_COLUMNS}
+_CUSTOMER_HISTORY = {channel: text(_customer_history_sql(channel)) for channel in _CHANNEL_COLUMNS}
 _OCCASION_BUYERS = {channel: text(_occasion_buyers_sql(channel)) for channel in _CHANNEL_COLUMNS}
-_ORDER_HOURS = text(_ORDER_HOURS_SQL)
 
 
 class CampaignRepository(ShopScopedRepository):
-    async def segment_reach(self, channel: Channel, now: datetime) -> dict[str, Reach]:
-        """Each history segment's customers by consent on ``channel``, and ``EVERYONE``
-        with an order (customers in no segment are in ``EVERYONE`` only)."""
+    async def customer_history(
+        self, channel: Channel, now: datetime, zone: ZoneInfo
+    ) -> CustomerHistory:
+        """The history segments by consent on ``channel``, and when orders are placed
+        (in ``zone``, the shop's), in one statement."""
         result = await self.session.execute(
-            _SEGMENT_REACH[channel], _history_parameters(self.shop_id, now)
+            _CUSTOMER_HISTORY[channel], _history_parameters(self.shop_id, now, zone)
         )
-        found: dict[str, Reach] = {}
+        reach: dict[str, Reach] = defaultdict(Reach)
+        hours: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
         for row in result:
-            if row.everyone:
-                found[EVERYONE] = _reach(row)
-            elif row.segment is not None:
-                found[row.segment] = _reach(row)
-        return found
+            segment = SEGMENT_CODES.get(row.segment)
+            if row.kind == "reach":
+                reach[EVERYONE] += _reach(row)
+                if segment is not None:
+                    reach[segment.value] = _reach(row)
+            else:
+                slot = (row.weekday, row.hour)
+                hours[EVERYONE][slot] += row.total
+                if segment is not None:
+                    hours[segment.value][slot] += row.total
+        return CustomerHistory(dict(reach), {key: dict(value) for key, value in hours.items()})
 
     async def occasion_buyers(
         self, channel: Channel, windows: Sequence[OccasionWindow]
@@ -256,19 +304,3 @@ class CampaignRepository(ShopScopedRepository):
         return {
             window.key: OccasionBuyers(ever[window.key], latest[window.key]) for window in windows
         }
-
-    async def order_hours(
-        self, now: datetime, timezone: str
-    ) -> dict[str, dict[tuple[int, int], int]]:
-        """Orders of the last 365 days by (weekday, hour) in ``timezone``: per history
-        segment, and ``EVERYONE`` for the whole shop (orders without a customer included)."""
-        result = await self.session.execute(
-            _ORDER_HOURS,
-            {**_history_parameters(self.shop_id, now), "timezone": timezone},
-        )
-        found: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
-        for row in result:
-            key = EVERYONE if row.everyone else row.segment
-            if key is not None:
-                found[key][(row.weekday, row.hour)] = row.orders
-        return dict(found)

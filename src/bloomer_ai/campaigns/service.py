@@ -136,10 +136,10 @@ async def suggest_campaigns(
     targets = _targets(shop.country, query, now, zone)
 
     repository = CampaignRepository(session)
-    reach = await repository.segment_reach(query.channel, now)
+    history = await repository.customer_history(query.channel, now, zone)
     windows = [window for target in targets for window in target.windows]
     buyers = await repository.occasion_buyers(query.channel, windows)
-    hours = await repository.order_hours(now, zone.key)
+    reach, hours = history.reach, history.hours
     if writer.remote:
         # Read-only, and done reading: the connection goes back to the pool rather than
         # wait for the provider.
