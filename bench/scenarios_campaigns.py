@@ -86,6 +86,7 @@ register(
         body={},
         setup=_shop_with_history,
         description=f"campaign suggestions (next 3 occasions, best audience each) for a shop of "
-        f"{CUSTOMERS:,} customers and {ORDERS:,} orders",
+        f"{CUSTOMERS:,} customers and {ORDERS:,} orders; 2 connections",
+        connections=2,
     )
 )
