@@ -170,7 +170,6 @@ async def suggest_campaigns(
                     everyone=reach.get(EVERYONE, Reach()),
                     rhythm=rhythm,
                     moment=moment,
-                    now=now,
                     channel=query.channel,
                     language=language,
                 )
@@ -287,7 +286,6 @@ def _suggestion(
     everyone: Reach,
     rhythm: Rhythm,
     moment: datetime,
-    now: datetime,
     channel: Channel,
     language: str,
 ) -> Suggestion:
