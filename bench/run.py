@@ -136,7 +136,7 @@ def drive(
         path=scenario.path,
         headers=scenario.request_headers(),
         body=scenario.request_body(),
-        connections=args.connections,
+        connections=scenario.connections or args.connections,
         duration=args.duration,
         warmup=args.warmup,
         watch_pids=(watch_pid,),
@@ -157,6 +157,7 @@ def drive(
         )
     result: Result = json.loads(completed.stdout)
     result.update(
+        connections=spec.connections,
         scenario=scenario.name,
         method=scenario.method,
         path=scenario.path,

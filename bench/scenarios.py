@@ -59,6 +59,10 @@ class Scenario:
     app: Literal["service", "bare"] = "service"
     compare_to: str | None = None
     """Another row this one is also reported against (a like-for-like yardstick)."""
+    connections: int | None = None
+    """This row's own number of connections (``--connections`` otherwise), for requests
+    that take long: in a closed loop p50 is about connections / req/s, so 32 connections
+    in front of a 100 ms request would measure the queue, not the request."""
 
     def with_prepared(self, prepared: Prepared | None) -> Scenario:
         if prepared is None:

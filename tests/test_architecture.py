@@ -27,10 +27,19 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks", "idempotency", "jobs"},
     {"auth"},
     {"shops", "customers", "orders", "integrations", "outbound_webhooks"},
-    {"routing", "agent"},
+    {"routing", "agent", "campaigns"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "integrations", "outbound_webhooks", "agent", "routing"]
+DOMAINS = [
+    "shops",
+    "customers",
+    "orders",
+    "integrations",
+    "outbound_webhooks",
+    "agent",
+    "routing",
+    "campaigns",
+]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

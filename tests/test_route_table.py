@@ -76,6 +76,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/ai/integrations/{integration_id}"): {"status": "disabled"},
     ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
     ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
+    ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
 }
 
 

@@ -154,6 +154,8 @@ class AISettings(BaseSettings):
     agent_max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     agent_history_messages: int = Field(default=20, ge=1, le=500)
     agent_history_chars: int = Field(default=12_000, ge=100)
+    campaign_copy_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+    """How long campaign suggestions wait for the provider's copy before the rules' stands."""
 
 
 class WebhookSettings(BaseSettings):
@@ -198,6 +200,7 @@ class RateLimitSettings(BaseSettings):
     ratelimit_write: str = "60/minute"
     ratelimit_webhooks: str = "600/minute"
     ratelimit_evaluate: str = "1200/minute"
+    ratelimit_campaigns: str = "60/minute"
     ratelimit_auth_failures: str = "30/minute"
     ratelimit_key_prefix: str = "bloomer-rl"
     web_concurrency: int = Field(default=1, ge=1)
@@ -209,6 +212,7 @@ class RateLimitSettings(BaseSettings):
         "ratelimit_write",
         "ratelimit_webhooks",
         "ratelimit_evaluate",
+        "ratelimit_campaigns",
         "ratelimit_auth_failures",
     )
     @classmethod

@@ -34,6 +34,7 @@ from bloomer_ai.config import Settings
 from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.kit.ids import id_at
 from bloomer_ai.kit.pagination import PageParams
+from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import Customer, Order, OrderItem, Shop, User
 from bloomer_ai.models.order import OPEN_ORDER_STATUSES
 from bloomer_ai.orders.repository import OrderFilters
@@ -291,11 +292,18 @@ async def _seed_customers_and_orders(session: AsyncSession, shop: Shop) -> None:
     customers = []
     for index in range(40):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        # Marketing consent as a shop has it: most said yes, some no, some were never asked.
+        email_consent = rng.choice([True, True, True, False, None])
+        sms_consent = rng.choice([True, False, None])
         customer = Customer(
             shop_id=shop.id,
             name=f"{first} {last}",
             phone=f"+316{20000000 + index * 7919:08d}",
             email=f"{first.lower()}.{index}@example.test",
+            email_consent=email_consent,
+            email_consent_at=utcnow() if email_consent is not None else None,
+            sms_consent=sms_consent,
+            sms_consent_at=utcnow() if sms_consent is not None else None,
         )
         customers.append(customer)
     session.add_all(customers)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomer_ai.agent.providers import provider_from_settings
 from bloomer_ai.auth.authenticator import AUTH_CHANNEL, Authenticator
+from bloomer_ai.campaigns.providers import copy_writer_from_settings
 from bloomer_ai.config import Settings
 from bloomer_ai.db.embedded import EmbeddedSupervisor
 from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
@@ -60,6 +61,7 @@ async def open_resources(
     # Handlers of verified inbound webhooks, per kind and provider (voice and support
     # register theirs here; unregistered pairs are recorded and acknowledged).
     state.inbound_handlers = InboundHandlers()
+    state.campaign_copy_writer = copy_writer_from_settings(settings)
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.
     state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)
@@ -119,6 +121,7 @@ async def open_resources(
                 await supervisor
         await feed.stop()
         await state.ai_provider.aclose()
+        await state.campaign_copy_writer.aclose()
         await engine.dispose()
 
 

@@ -134,6 +134,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.agent.endpoints import lilli_router as agent_lilli_router
     from bloomer_ai.agent.endpoints import router as agent_router
     from bloomer_ai.auth.endpoints import router as auth_router
+    from bloomer_ai.campaigns.endpoints import router as campaigns_router
     from bloomer_ai.customers.endpoints import router as customers_router
     from bloomer_ai.integrations.endpoints import inbound_router
     from bloomer_ai.integrations.endpoints import router as integrations_router
@@ -152,6 +153,7 @@ def routers() -> list[APIRouter]:
         agent_lilli_router,
         orders_router,
         orders_web_app_router,
+        campaigns_router,
         customers_router,
         inbound_router,
         integrations_router,

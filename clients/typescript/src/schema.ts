@@ -467,6 +467,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/campaigns/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign suggestions from the shop's own orders and calendar
+         * @description Ranked campaign suggestions computed from the shop's own data: the next occasions
+         *     of its country's calendar (or the one named), the audience segment for each with its
+         *     size among customers who consented to the channel (customers never asked are left
+         *     out and counted), the weekday and hour its customers order most (in the shop's time
+         *     zone, never in the past, never at night), and copy in the shop's language within the
+         *     channel's limits. With an AI provider configured its copy may replace the rules'
+         *     (`source: "provider"`); the rules' copy stands when it fails or is late.
+         *     docs/campaigns.md has the definitions.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `campaigns:suggest`.
+         */
+        post: operations["suggest_api_ai_campaigns_suggest_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/customers": {
         parameters: {
             query?: never;
@@ -950,6 +981,26 @@ export interface components {
             error: string | null;
             /** Durationms */
             durationMs: number;
+        };
+        /** AudienceRead */
+        AudienceRead: {
+            /**
+             * Segment
+             * @enum {string}
+             */
+            segment: "ordered_for_last_occasion" | "champions" | "loyal" | "recent_first_time" | "at_risk" | "never_ordered_for_occasion" | "lapsed";
+            /** Description */
+            description: string;
+            /**
+             * Estimatedsize
+             * @description Customers in the segment who consented to the channel and have an address on it.
+             */
+            estimatedSize: number;
+            /**
+             * Excludedwithoutconsent
+             * @description Customers in the segment left out for lack of consent (never asked, which counts as no, or refused).
+             */
+            excludedWithoutConsent: number;
         };
         /** ChatReply */
         ChatReply: {
@@ -1521,6 +1572,24 @@ export interface components {
             /** Items */
             items: components["schemas"]["MessageRead"][];
         };
+        /** OccasionRead */
+        OccasionRead: {
+            /**
+             * Key
+             * @description Stable across countries and years.
+             */
+            key: string;
+            /**
+             * Name
+             * @description In the language of the copy.
+             */
+            name: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+        };
         /** OrderDetail */
         OrderDetail: {
             /**
@@ -1868,6 +1937,92 @@ export interface components {
             timezone: string;
             /** Currency */
             currency: string;
+        };
+        /** SuggestRequest */
+        SuggestRequest: {
+            /**
+             * Occasion
+             * @description An occasion key of the shop's country (`mothers_day`, `christmas`, …; docs/campaigns.md lists them): suggestions for its next date. Omit for the next occasions on the calendar.
+             */
+            occasion?: string | null;
+            /**
+             * Audiencetype
+             * @description Only this segment. Omit to let each suggestion pick the best.
+             */
+            audienceType?: ("ordered_for_last_occasion" | "champions" | "loyal" | "recent_first_time" | "at_risk" | "never_ordered_for_occasion" | "lapsed") | null;
+            /**
+             * Channel
+             * @description Consent and limits are per channel.
+             * @default email
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Language
+             * @description Of the copy; default: the shop's country's (nl, de, fr, else en).
+             */
+            language?: ("en" | "nl" | "de" | "fr") | null;
+            /**
+             * Limit
+             * @description At most this many suggestions.
+             * @default 3
+             */
+            limit: number;
+            /**
+             * Shopid
+             * @description Optional; must be the caller's shop (or a shop the user is a member of).
+             */
+            shopId?: string | null;
+        };
+        /** SuggestResponse */
+        SuggestResponse: {
+            /**
+             * Suggestions
+             * @description Ranked, best first.
+             */
+            suggestions: components["schemas"]["SuggestionRead"][];
+        };
+        /** SuggestionRead */
+        SuggestionRead: {
+            occasion: components["schemas"]["OccasionRead"];
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "nl" | "de" | "fr";
+            /**
+             * Subject
+             * @description E-mail subject; for SMS, the campaign's name (not sent).
+             */
+            subject: string;
+            /**
+             * Bodypreview
+             * @description E-mail preview text, or the whole SMS.
+             */
+            bodyPreview: string;
+            suggestedAudience: components["schemas"]["AudienceRead"];
+            /**
+             * Suggestedtime
+             * Format: date-time
+             * @description When to send, in the shop's time zone: never in the past, never at night.
+             */
+            suggestedTime: string;
+            /**
+             * Rationale
+             * @description Why, with the numbers (English).
+             */
+            rationale: string;
+            /**
+             * Source
+             * @description `rules`, or `provider` when the AI provider's copy is used.
+             * @enum {string}
+             */
+            source: "rules" | "provider";
         };
         /** ErrorDetail */
         ErrorDetail: {
@@ -3938,6 +4093,107 @@ export interface operations {
             };
             /** @description `customerId` names no customer of this shop. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    suggest_api_ai_campaigns_suggest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestResponse"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

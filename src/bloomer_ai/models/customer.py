@@ -1,6 +1,18 @@
 from __future__ import annotations
 
-from sqlalchemy import Computed, Index, String, Text, UniqueConstraint, text
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bloomer_ai.models.base import Base, IdMixin, ShopScoped, TimestampMixin
@@ -20,6 +32,13 @@ class Customer(IdMixin, TimestampMixin, ShopScoped, Base):
         ),
         # Search by e-mail in any case, and by the start of the name (below).
         Index("ix_customers_shop_email_lower", "shop_id", "email_lower"),
+        # A recorded consent answer has a time.
+        CheckConstraint(
+            "email_consent IS NULL OR email_consent_at IS NOT NULL", name="email_consent_dated"
+        ),
+        CheckConstraint(
+            "sms_consent IS NULL OR sms_consent_at IS NOT NULL", name="sms_consent_dated"
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -31,6 +50,12 @@ class Customer(IdMixin, TimestampMixin, ShopScoped, Base):
     # leakproof (lower, LIKE) runs after the policy and cannot use an index.
     email_lower: Mapped[str | None] = mapped_column(Text, Computed("lower(email)"))
     name_lower: Mapped[str] = mapped_column(Text, Computed("lower(name)"))
+    # Marketing consent per channel: True given, False refused, None never asked (every
+    # customer made before consent was recorded). Campaigns treat None as no consent.
+    email_consent: Mapped[bool | None] = mapped_column(Boolean)
+    email_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_consent: Mapped[bool | None] = mapped_column(Boolean)
+    sms_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def first_name(self) -> str:

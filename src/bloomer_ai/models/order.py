@@ -38,6 +38,9 @@ OPEN_ORDER_STATUSES = ("pending", "confirmed", "in_progress", "ready", "out_for_
 ORDER_SOURCES = ("web", "phone", "voice", "chat", "walk_in", "marketplace", "api")
 
 
+# Orders that count for campaigns (segments, send time): every one not cancelled.
+LIVE_ORDER = "status <> 'cancelled'"
+
 # Order numbers this service can count on: digits only, at most 18 (a bigint).
 NUMERIC_NUMBER = "number ~ '^[0-9]{1,18}$'"
 
@@ -67,6 +70,22 @@ class Order(IdMixin, TimestampMixin, ShopScoped, Base):
         Index("ix_orders_shop_status_id", "shop_id", "status", "id"),
         Index("ix_orders_shop_delivery_date", "shop_id", "delivery_date"),
         Index("ix_orders_shop_created_at", "shop_id", "created_at"),
+        # Campaign suggestions read the orders that were not cancelled: per customer
+        # (segments) and by when they were placed (send time, an occasion's weeks).
+        Index(
+            "ix_orders_shop_customer_live",
+            "shop_id",
+            "customer_id",
+            "placed_at",
+            postgresql_where=text(f"{LIVE_ORDER} AND customer_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_orders_shop_placed_live",
+            "shop_id",
+            "placed_at",
+            postgresql_include=["customer_id"],
+            postgresql_where=text(LIVE_ORDER),
+        ),
         # The highest numeric order number of a shop, for the order-number counter.
         Index(
             "ix_orders_shop_numeric_number",

@@ -31,6 +31,7 @@ class RouteGroup(StrEnum):
     WRITE = "write"
     WEBHOOKS = "webhooks"
     EVALUATE = "evaluate"
+    CAMPAIGNS = "campaigns"
     AUTH_FAILURES = "auth_failures"
 
 
