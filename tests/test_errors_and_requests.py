@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.config import FeatureSettings, ServerSettings, Settings
@@ -79,6 +80,14 @@ def build_router() -> APIRouter:
         x_shop_hint: Annotated[str | None, Header(max_length=3)] = None,
     ) -> dict[str, int]:
         return {"limit": limit}
+
+    @router.delete("/gone-meanwhile/{rule_id}")
+    async def gone_meanwhile(rule_id: str, session: DbSession) -> dict[str, str]:
+        # What an update or delete meets when another request deleted its row between
+        # this one's read and its write: the ORM's row-count check fails.
+        raise StaleDataError(
+            f"UPDATE statement on table 'x' expected to update 1 row(s); {rule_id}"
+        )
 
     @router.get("/boom")
     async def boom() -> dict[str, str]:
@@ -455,3 +464,10 @@ async def test_switched_on_feature_answers(
         response = await client.get("/test-routing/rules")
         # Past the feature check: the route's own auth answers.
         assert_error_shape(response, 401, "unauthorized")
+
+
+async def test_a_row_deleted_meanwhile_is_a_404_not_a_500(client: AsyncClient) -> None:
+    response = await client.delete("/test/gone-meanwhile/some-rule")
+    error = assert_error_shape(response, 404, "not_found")
+    assert "deleted by another request" in error["message"]
+    assert "UPDATE statement" not in response.text

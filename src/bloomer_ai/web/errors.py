@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -19,6 +20,7 @@ from bloomer_ai.errors import (
     Conflict,
     InternalError,
     MethodNotAllowed,
+    NotFound,
     RouteNotFound,
     ServiceUnavailable,
     ValidationFailed,
@@ -142,6 +144,18 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+class GoneMeanwhile(NotFound):
+    message = "It was deleted by another request meanwhile."
+
+
+async def handle_stale_data(request: Request, exc: Exception) -> Response:
+    """An update or delete that found its row gone: another request deleted it between
+    this one's read and its write (READ COMMITTED). Not a server error: 404, as a read
+    after the deletion would answer."""
+    assert isinstance(exc, StaleDataError)
+    return _answer(request, GoneMeanwhile())
+
+
 async def handle_integrity_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntegrityError)
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
@@ -183,6 +197,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(StaleDataError, handle_stale_data)
     # Connection refused or lost, pool exhausted, a statement cancelled by its timeout.
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, handle_database_unavailable)
