@@ -59,8 +59,7 @@ def upgrade() -> None:
         sa.Column("id", sa.UUID(), nullable=False),
         _shop_column(),
         sa.CheckConstraint(
-            "channel IS NULL OR channel in ('chat', 'email', 'sms', 'whatsapp', 'voice', "
-            "'social')",
+            "channel IS NULL OR channel in ('chat', 'email', 'sms', 'whatsapp', 'voice', 'social')",
             name=op.f("ck_support_events_channel_known"),
         ),
         sa.ForeignKeyConstraint(
