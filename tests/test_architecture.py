@@ -27,10 +27,10 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks", "idempotency"},
     {"auth"},
     {"shops", "customers", "orders", "integrations"},
-    {"routing", "agent"},
+    {"routing", "agent", "support"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "integrations", "agent", "routing"]
+DOMAINS = ["shops", "customers", "orders", "integrations", "agent", "routing", "support"]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

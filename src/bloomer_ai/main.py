@@ -131,6 +131,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
     from bloomer_ai.routing.endpoints import router as routing_router
     from bloomer_ai.shops.endpoints import router as shops_router
+    from bloomer_ai.support.endpoints import router as support_router
     from bloomer_ai.web.operations import router as operations_router
 
     return [
@@ -143,6 +144,7 @@ def routers() -> list[APIRouter]:
         orders_web_app_router,
         customers_router,
         inbound_router,
+        support_router,
         integrations_router,
         shops_router,
     ]

@@ -2,9 +2,10 @@
 
 A rule's `conditions` are JsonLogic, evaluated against a context whose fields the caller
 names (`Variables`): routing rules read the *order context* (`ORDER_VARIABLES`, the shape
-in `ORDER_CONTEXT_FIELDS`), support automation rules the support event's. Only the standard JsonLogic operators are accepted, without
-`log`; every `var` must name a documented field; nesting depth and size are bounded so
-one rule cannot make evaluation slow. Each problem is a `Fault` with the JSON path of
+in `ORDER_CONTEXT_FIELDS`), support automation rules the support event's. Only the
+standard JsonLogic operators are accepted, without `log`; every `var` must name a
+documented field; nesting depth and size are bounded so one rule cannot make evaluation
+slow. Each problem is a `Fault` with the JSON path of
 the offending value (`conditions.and[2].==[0].var`), for a `422` that points at it.
 """
 
@@ -214,8 +215,6 @@ class _Scope:
         if self.element == "item":
             fields += [f"current.{field}" for field in item_fields]
         return ", ".join(fields)
-
-
 
 
 class _TooLarge(Exception):
