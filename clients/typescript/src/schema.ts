@@ -527,7 +527,7 @@ export interface paths {
         put?: never;
         /**
          * A voice provider's webhook, via the integration
-         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["voice_webhook_via_integration_api_ai_voice_webhook__integration_id__post"];
         delete?: never;
@@ -547,7 +547,7 @@ export interface paths {
         put?: never;
         /**
          * A voice provider's webhook on the platform's own account
-         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["voice_webhook_api_ai_voice_webhook_post"];
         delete?: never;
@@ -567,7 +567,7 @@ export interface paths {
         put?: never;
         /**
          * A support provider's webhook, via the integration
-         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["support_webhook_via_integration_api_ai_support_webhook__integration_id__post"];
         delete?: never;
@@ -587,7 +587,7 @@ export interface paths {
         put?: never;
         /**
          * A support provider's webhook on the platform's own account
-         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. Support events in our contract may come with an API key holding `support:events` instead of a signature (docs/support.md). A repeated delivery gets the first answer.
          */
         post: operations["support_webhook_api_ai_support_webhook_post"];
         delete?: never;
