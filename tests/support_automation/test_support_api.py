@@ -284,7 +284,7 @@ VALID_RULE = {
 async def test_rules_crud_and_defaults(client, world) -> None:
     headers = world["all"]
     assert (await client.get(RULES, headers=headers)).json()["items"] == []
-    defaults = (await client.get(f"{RULES}/defaults", headers=headers)).json()
+    defaults = (await client.get("/api/ai/support/default-rules", headers=headers)).json()
     assert [r["id"] for r in defaults] == ["default:handoff", "default:ticket", "default:low-csat"]
     created = await client.post(RULES, json=VALID_RULE, headers=headers)
     assert created.status_code == 201, created.text

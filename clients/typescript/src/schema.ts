@@ -708,7 +708,7 @@ export interface paths {
         /**
          * The shop's support automation rules
          * @description The shop's own automation rules in the order they run (priority, lower first, then
-         *     creation). A shop with none runs the built-in defaults (`/rules/defaults`).
+         *     creation). A shop with none runs the built-in defaults (`/api/ai/support/default-rules`).
          *
          *     **Access:** A web-app session or an API key of the shop.
          *
@@ -733,7 +733,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/ai/support/rules/defaults": {
+    "/api/ai/support/default-rules": {
         parameters: {
             query?: never;
             header?: never;
@@ -749,7 +749,7 @@ export interface paths {
          *
          *     **Scope** (API keys): `support:rules:read`.
          */
-        get: operations["default_rules_api_ai_support_rules_defaults_get"];
+        get: operations["default_rules_api_ai_support_default_rules_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5337,7 +5337,7 @@ export interface operations {
             };
         };
     };
-    default_rules_api_ai_support_rules_defaults_get: {
+    default_rules_api_ai_support_default_rules_get: {
         parameters: {
             query?: never;
             header?: never;

@@ -210,13 +210,13 @@ async def list_rules(
     principal: RuleReader, session: ShopSession, page: Paging
 ) -> Page[SupportRuleRead]:
     """The shop's own automation rules in the order they run (priority, lower first, then
-    creation). A shop with none runs the built-in defaults (`/rules/defaults`)."""
+    creation). A shop with none runs the built-in defaults (`/api/ai/support/default-rules`)."""
     rows, next_cursor = await service.list_rules(session, page)
     return Page[SupportRuleRead](items=[_rule_read(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get(
-    "/rules/defaults",
+    "/default-rules",
     response_model=list[SupportRuleRead],
     summary="The built-in rules a shop without rules of its own runs",
 )
