@@ -5,6 +5,7 @@ process on loopback, next to a bare FastAPI app served the same way in the same 
                         [--scenarios readyz,shop_read] [--server uvicorn|granian]
                         [--databases server,embedded]
                         [--rounds N] [--no-pin] [--skip-ceiling] [--skip-inprocess]
+                        [--skip-ratelimit] [--skip-jobs] [--skip-drain]
     python -m bench.run --compare-servers [--servers uvicorn,granian] [--rounds 3]
 
 Prints one row per scenario (req/s, p50/p99 latency, req/s as a ratio to the bare app),
@@ -373,7 +374,19 @@ def run_bench(args: argparse.Namespace, names: list[str]) -> int:
         status = max(status, run_inprocess())
     if not args.skip_ratelimit:
         status = max(status, run_ratelimit_redis())
+    if not args.skip_jobs:
+        status = max(status, run_jobs_bench(args.skip_drain))
     return status
+
+
+def run_jobs_bench(skip_drain: bool) -> int:
+    """One worker process: no-op and delivery throughput, and the 1,000-event drain."""
+    command = [sys.executable, "-m", "bench.jobs_bench"] + (["--skip-drain"] if skip_drain else [])
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, timeout=3600, check=False)
+    if completed.returncode != 0:
+        print(f"! bench.jobs_bench exited with code {completed.returncode}")
+        return 1
+    return 0
 
 
 def run_ratelimit_redis() -> int:
@@ -502,6 +515,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--skip-ratelimit",
         action="store_true",
         help="skip bench/ratelimit_redis.py (two processes, one Redis, admitted count)",
+    )
+    parser.add_argument(
+        "--skip-jobs",
+        action="store_true",
+        help="skip bench/jobs_bench.py (worker throughput, the delivery drain)",
+    )
+    parser.add_argument(
+        "--skip-drain",
+        action="store_true",
+        help="in bench/jobs_bench.py, skip the 1,000-event drain with a 30 s outage (~2 min)",
     )
     parser.add_argument(
         "--compare-servers",

@@ -241,3 +241,64 @@ def restore_logging() -> Iterator[None]:
         root.setLevel(saved_level)
         for name, level in noisy.items():
             logging.getLogger(name).setLevel(level)
+
+
+# --- workers ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def worker_database(postgres_server: URL) -> Iterator[DatabaseTarget]:
+    """A database for worker tests (made on first use, migrated, dropped at the end):
+    a worker reads committed rows, which the rolled-back test transaction would hide,
+    and jobs left on the run's database must not be run by a test's worker."""
+    from support.job_tasks import EFFECTS_TABLE
+
+    name = f"bloomer_worker_{secrets.token_hex(6)}"
+    _ensure_roles(postgres_server)
+    with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    owner = postgres_server.set(database=name, username=OWNER_ROLE, password=None)
+    try:
+        migrate.upgrade(owner, app_role=APP_ROLE)
+        with psycopg.connect(libpq_url(owner), autocommit=True) as connection:
+            connection.execute(EFFECTS_TABLE)  # the app role's by default privileges
+        yield DatabaseTarget(owner.set(username=APP_ROLE), embedded=False, owner_url=owner)
+    finally:
+        with psycopg.connect(libpq_url(postgres_server), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def worker_settings(worker_database: DatabaseTarget) -> Settings:
+    """Settings on the worker database, with a dead worker noticed within seconds."""
+    from bloomer_ai.config import JobSettings
+    from support.workers import FAST_JOBS
+
+    return make_settings(
+        worker_database.operator_url, jobs=JobSettings(_env_file=None, **FAST_JOBS)
+    )
+
+
+@pytest.fixture
+async def worker_owner_engine(worker_database: DatabaseTarget) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(worker_database, DatabaseSettings(_env_file=None), as_owner=True)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def worker_sessions(
+    worker_database: DatabaseTarget,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The service's sessions on the worker database (its own role's pool)."""
+    from bloomer_ai.db.session import make_session_factory
+
+    engine = create_engine(worker_database, DatabaseSettings(_env_file=None))
+    yield make_session_factory(engine)
+    await engine.dispose()

@@ -24,13 +24,22 @@ LAYERS: list[set[str]] = [
     {"config", "errors", "logging"},
     {"models"},
     {"db"},
-    {"ratelimit", "web", "webhooks", "idempotency"},
+    {"ratelimit", "web", "webhooks", "idempotency", "jobs"},
     {"auth"},
-    {"shops", "customers", "orders", "integrations"},
+    {"shops", "customers", "orders", "integrations", "outbound_webhooks"},
     {"routing", "agent", "support"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
-DOMAINS = ["shops", "customers", "orders", "integrations", "agent", "routing", "support"]
+DOMAINS = [
+    "shops",
+    "customers",
+    "orders",
+    "integrations",
+    "outbound_webhooks",
+    "agent",
+    "routing",
+    "support",
+]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 
 

@@ -285,6 +285,8 @@ def test_secrets_are_secret_strings_and_stay_out_of_repr(
     production_env.setenv("LILLI_API_KEY", "ll-3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f")
     production_env.setenv("OPENAI_API_KEY", "sk-7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d")
     production_env.setenv("AUTH_SECRET", "as-0a1b2c3d4e5f60718293a4b5c6d7e8f9")
+    production_env.setenv("WEB_APP_WEBHOOK_URL", "https://app.example.com/hooks")
+    production_env.setenv("WEB_APP_WEBHOOK_SECRET", "whsec_d2ViLWFwcC13ZWJob29rLXNlY3JldC1w")
     settings = load_settings()
     secret_fields = {
         "NEXTAUTH_SECRET": settings.auth.nextauth_secret,
@@ -298,6 +300,7 @@ def test_secrets_are_secret_strings_and_stay_out_of_repr(
         "SUPPORT_WEBHOOK_SECRET": settings.webhooks.support_webhook_secret,
         "CAMPAIGN_CALLBACK_SECRET": settings.webhooks.campaign_callback_secret,
         "DATA_ENCRYPTION_KEY": settings.auth.data_encryption_key,
+        "WEB_APP_WEBHOOK_SECRET": settings.outbound.web_app_webhook_secret,
     }
     shown = repr(settings) + str(settings) + repr(settings.model_dump())
     for name, value in secret_fields.items():
@@ -441,3 +444,77 @@ def test_start_warns_when_no_session_secret_is_set() -> None:
         auth = AuthSettings(_env_file=None, **{variable: "a-real-secret-0123456789abcdef"})
         warn_about_missing_session_secret(Settings.model_construct(auth=auth))
         assert stream.getvalue() == ""
+
+
+# --- outbound webhooks and jobs -------------------------------------------------------------
+
+
+def test_the_web_app_endpoint_needs_its_secret(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("WEB_APP_WEBHOOK_URL", "http://localhost:3000/api/hooks")
+    with pytest.raises(ConfigurationError, match="WEB_APP_WEBHOOK_SECRET"):
+        load_settings()
+    clean_env.setenv("WEB_APP_WEBHOOK_SECRET", "whsec_change-me")
+    assert load_settings().outbound.web_app_webhook_url == "http://localhost:3000/api/hooks"
+
+
+def test_production_refuses_a_placeholder_or_plain_http_web_app_endpoint(
+    production_env: pytest.MonkeyPatch,
+) -> None:
+    production_env.setenv("WEB_APP_WEBHOOK_URL", "http://app.example.com/hooks")
+    production_env.setenv("WEB_APP_WEBHOOK_SECRET", "whsec_change-me-f26b")
+    message = refusal(production_env)
+    assert "WEB_APP_WEBHOOK_SECRET is a placeholder" in message
+    assert "WEB_APP_WEBHOOK_URL is not https" in message
+    assert "f26b" not in message
+
+
+def test_private_webhook_targets_are_for_development_and_tests_only(
+    clean_env: pytest.MonkeyPatch, production_env: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().webhook_private_targets_allowed is False  # production
+    production_env.setenv("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+    assert "WEBHOOK_ALLOW_PRIVATE_TARGETS" in refusal(production_env)
+    production_env.setenv("ENVIRONMENT", "development")
+    assert load_settings().webhook_private_targets_allowed is True
+    production_env.setenv("WEBHOOK_ALLOW_PRIVATE_TARGETS", "false")
+    assert load_settings().webhook_private_targets_allowed is False
+    production_env.delenv("WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    assert load_settings().webhook_private_targets_allowed is True
+
+
+def test_the_in_process_worker_runs_on_the_embedded_default_unless_told(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.worker_in_process(embedded=True) is True
+    assert settings.worker_in_process(embedded=False) is False
+    clean_env.setenv("JOB_WORKER_IN_PROCESS", "false")
+    assert load_settings().worker_in_process(embedded=True) is False
+    clean_env.setenv("JOB_WORKER_IN_PROCESS", "true")
+    assert load_settings().worker_in_process(embedded=False) is True
+
+
+@pytest.mark.parametrize("seconds", ["7", "90", "0", "5400"])
+def test_a_stalled_check_period_must_tick_regularly(
+    clean_env: pytest.MonkeyPatch, seconds: str
+) -> None:
+    clean_env.setenv("JOB_STALLED_CHECK_SECONDS", seconds)
+    with pytest.raises(ConfigurationError, match="JOB_STALLED_CHECK_SECONDS"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron"),
+    [
+        (1, "* * * * * */1"),
+        (15, "* * * * * */15"),
+        (60, "*/1 * * * *"),
+        (600, "*/10 * * * *"),
+        (3600, "0 */1 * * *"),
+        (21600, "0 */6 * * *"),
+    ],
+)
+def test_cron_every(seconds: int, cron: str) -> None:
+    from bloomer_ai.kit.time import cron_every
+
+    assert cron_every(seconds) == cron

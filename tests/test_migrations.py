@@ -12,7 +12,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
-from bloomer_ai.db.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
+from bloomer_ai.db.migrate import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    downgrade,
+    include_name,
+    upgrade,
+)
 from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.models import Base
 from support.sessions import APP_ROLE
@@ -40,8 +46,17 @@ def current_revision(url: URL) -> str | None:
         engine.dispose()
 
 
+# procrastinate's tables, from its vendored schema (migration 0008), not from models.
+PROCRASTINATE_TABLES = {
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+}
+
+
 def model_tables() -> set[str]:
-    return set(Base.metadata.tables)
+    return set(Base.metadata.tables) | PROCRASTINATE_TABLES
 
 
 def test_there_is_a_single_head() -> None:
@@ -78,6 +93,11 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(fresh_database: URL) -> N
             "where n.nspname = 'public' and t.typtype = 'e'"
         ).fetchall()
     assert types == []  # no enum type left behind to break the next upgrade
+    with psycopg.connect(libpq_url(fresh_database)) as connection:
+        functions = connection.execute(
+            "select proname from pg_proc where pronamespace = 'public'::regnamespace"
+        ).fetchall()
+    assert functions == []
 
     upgrade(fresh_database, app_role=APP_ROLE)
     assert current_revision(fresh_database) == head
@@ -97,7 +117,12 @@ def test_models_and_migrations_do_not_drift(fresh_database: URL) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "target_metadata": Base.metadata}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "target_metadata": Base.metadata,
+                    "include_name": include_name,  # as env.py (and `alembic check`)
+                },
             )
             diff = compare_metadata(context, Base.metadata)
     finally:
@@ -110,3 +135,9 @@ def test_models_and_migrations_do_not_drift(fresh_database: URL) -> None:
 def test_the_run_database_is_at_head(database_url: URL) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert current_revision(database_url) == head
+
+
+def test_procrastinate_is_hidden_from_autogenerate_only() -> None:
+    assert include_name("procrastinate_jobs", "table", {}) is False
+    assert include_name("webhook_events", "table", {}) is True
+    assert include_name("procrastinate_job_status", "type", {}) is True

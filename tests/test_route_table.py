@@ -36,6 +36,7 @@ from conftest import make_settings
 from factories.agent import create_conversation
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from factories.integrations import create_integration
+from factories.outbound_webhooks import create_endpoint_row, create_event_row
 from factories.routing import create_rule_row
 from factories.support import create_support_event, create_support_rule, create_support_task
 from support.auth import bearer, database_session, issue_key, key_headers
@@ -81,6 +82,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/ai/support/rules/{support_rule_id}"): {"name": "renamed"},
     ("PATCH", "/api/ai/support/tasks/{task_id}"): {"status": "done"},
+    ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
+    ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
 }
 
 
@@ -207,9 +210,11 @@ async def caller(db) -> Caller:
     theirs_customer = await create_customer(db, other)
     theirs_order = await create_order(db, other, customer_id=theirs_customer.id)
     theirs_integration = await create_integration(db, other)
-    theirs_event = await create_support_event(db, other)
-    theirs_task = await create_support_task(db, other, event=theirs_event)
+    theirs_support_event = await create_support_event(db, other)
+    theirs_task = await create_support_task(db, other, event=theirs_support_event)
     theirs_support_rule = await create_support_rule(db, other)
+    theirs_endpoint = await create_endpoint_row(db, other)
+    theirs_event = await create_event_row(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -226,9 +231,11 @@ async def caller(db) -> Caller:
             "order_id": str(theirs_order.id),
             "customer_id": str(theirs_customer.id),
             "integration_id": str(theirs_integration.id),
-            "event_id": str(theirs_event.id),
+            "support_event_id": str(theirs_support_event.id),
             "task_id": str(theirs_task.id),
             "support_rule_id": str(theirs_support_rule.id),
+            "endpoint_id": str(theirs_endpoint.id),
+            "event_id": str(theirs_event.id),
         },
     )
 

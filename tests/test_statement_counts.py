@@ -171,8 +171,9 @@ async def test_round_trips_of_the_hot_routes(database_target, shop_and_key, tmp_
             async def wire(method: str, url: str, body: Any = None) -> tuple[int, list[str]]:
                 return await on_the_wire(client, trace, method, url, headers=headers, json=body)
 
-            # The probe: one autocommit statement, no BEGIN/ROLLBACK around it.
-            assert await wire("GET", "/readyz") == (1, ["SELECT"])
+            # The probe: one autocommit statement, no BEGIN/ROLLBACK around it (it reads
+            # whether a job worker's heartbeat is recent).
+            assert await wire("GET", "/readyz") == (1, ["SELECT procrastinate_workers"])
             # Credentials and compiled rule sets are cached (invalidated by the change
             # feed): a warm /me or evaluation touches no connection at all.
             assert await wire("GET", "/api/ai/me") == (0, [])

@@ -1,4 +1,5 @@
-"""bloomer-ai: serve | db | shops | users | members | sessions | keys | integrations | openapi.
+"""bloomer-ai: serve | worker | db | shops | users | members | sessions | keys | integrations
+| openapi.
 
 Every command reads the same settings as the server, so with no DATABASE_URL it acts on
 the embedded PostgreSQL of the data folder (joining it when ``serve`` is already up).
@@ -254,6 +255,34 @@ def _listen(host: str, port: int) -> socket.socket:
             fail(f"port {port} on {host} is in use")
         fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}")
     return listener
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=200, help="Jobs run at a time (default JOB_WORKER_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run background jobs until SIGTERM or SIGINT (then finish the running ones)."""
+    import asyncio
+
+    from bloomer_ai.jobs.worker import serve_worker
+    from bloomer_ai.main import task_modules
+
+    settings = _settings()
+    target = _database(settings)
+    if not target.embedded:
+        _require_current_schema(target)
+    _check_role(settings, target)
+    asyncio.run(
+        serve_worker(
+            settings,
+            target,
+            concurrency=concurrency or settings.jobs.job_worker_concurrency,
+            task_modules=task_modules(),
+        )
+    )
 
 
 def _check_role(settings: Settings, target: DatabaseTarget) -> None:

@@ -8,6 +8,7 @@ them once per process.
 from __future__ import annotations
 
 import functools
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -231,6 +232,80 @@ class FeatureSettings(BaseSettings):
     ai_campaigns_enabled: bool = True
 
 
+class JobSettings(BaseSettings):
+    """Background jobs (procrastinate on the same PostgreSQL); see docs/jobs.md."""
+
+    model_config = _env_config()
+
+    job_worker_in_process: bool | None = None
+    """`serve` runs a worker in its own process too. Unset: on the embedded default only
+    (one command gives a working system); with a server, run `bloomer-ai worker`."""
+    job_worker_concurrency: int = Field(default=4, ge=1, le=200)
+    """Jobs one worker runs at a time (`bloomer-ai worker --concurrency` overrides)."""
+    job_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    """A worker wakes at once for new jobs (LISTEN/NOTIFY); retries that fall due are
+    found by polling this often."""
+    job_stalled_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """A worker whose heartbeat (sent every third of this) is older is taken for dead,
+    and its running jobs are retried by the periodic `jobs.retry_stalled` task."""
+    job_stalled_check_seconds: int = Field(default=60, ge=1, le=3600)
+    """How often `jobs.retry_stalled` runs: a divisor of 60, or whole minutes dividing an
+    hour (or whole hours dividing a day)."""
+    job_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """On SIGTERM a worker takes no new job and waits this long for running ones; jobs
+    still running then are aborted and retried later."""
+    job_retention_hours: int = Field(default=168, ge=1)
+    """Finished jobs are deleted after this many hours (daily, `jobs.remove_old`)."""
+
+    @field_validator("job_stalled_check_seconds")
+    @classmethod
+    def _fits_a_cron(cls, value: int) -> int:
+        from bloomer_ai.kit.time import cron_every
+
+        cron_every(value)  # a ValueError saying what is wrong
+        return value
+
+
+class OutboundWebhookSettings(BaseSettings):
+    """Signed webhooks this service sends (docs/webhooks.md)."""
+
+    model_config = _env_config()
+
+    web_app_webhook_url: str | None = None
+    """The web app's endpoint: receives every shop's events (besides shops' own)."""
+    web_app_webhook_secret: SecretStr | None = None
+    """Its Standard Webhooks secret (whsec_…): required with the URL."""
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhook_allow_private_targets: bool | None = None
+    """Deliver to loopback and private addresses, and over plain http. Unset: allowed in
+    development and tests, never in production (which refuses true)."""
+    webhook_retry_first_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=43_200.0, gt=0)
+    webhook_retry_for_seconds: float = Field(default=259_200.0, gt=0)
+    """A delivery is retried (backoff x3 from the first delay, capped at the max, with
+    jitter) until this long after its event: about three days."""
+    webhook_secret_overlap_seconds: int = Field(default=86_400, ge=0)
+    """After a rotation the old secret signs too (a second signature) this long."""
+    webhook_event_retention_days: int = Field(default=30, ge=1)
+    """Events and their attempts are deleted after this many days."""
+
+    @field_validator("web_app_webhook_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> OutboundWebhookSettings:
+        if self.web_app_webhook_url and self.web_app_webhook_secret is None:
+            raise ValueError("WEB_APP_WEBHOOK_SECRET is required with WEB_APP_WEBHOOK_URL")
+        return self
+
+
 class ServerSettings(BaseSettings):
     model_config = _env_config()
 
@@ -279,6 +354,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    outbound: OutboundWebhookSettings = Field(default_factory=OutboundWebhookSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -291,6 +368,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.server.environment is Environment.PRODUCTION
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        """Outbound webhooks to loopback/private addresses and plain http: outside
+        production unless WEBHOOK_ALLOW_PRIVATE_TARGETS says otherwise."""
+        allowed = self.outbound.webhook_allow_private_targets
+        return (not self.is_production) if allowed is None else allowed and not self.is_production
+
+    def worker_in_process(self, *, embedded: bool) -> bool:
+        """`serve` runs a worker too: JOB_WORKER_IN_PROCESS, or on the embedded default."""
+        wanted = self.jobs.job_worker_in_process
+        return embedded if wanted is None else wanted
 
 
 def _is_placeholder(value: str) -> bool:
@@ -336,6 +425,14 @@ def production_secret_problems(settings: Settings) -> list[str]:
         check("ZENDESK_WEBHOOK_SECRET", hooks.zendesk_webhook_secret, required=False)
     if features.ai_campaigns_enabled:
         check("CAMPAIGN_CALLBACK_SECRET", hooks.campaign_callback_secret)
+
+    outbound = settings.outbound
+    if outbound.web_app_webhook_url:
+        check("WEB_APP_WEBHOOK_SECRET", outbound.web_app_webhook_secret)
+        if not outbound.web_app_webhook_url.startswith("https://"):
+            problems.append("WEB_APP_WEBHOOK_URL is not https")
+    if outbound.webhook_allow_private_targets:
+        problems.append("WEBHOOK_ALLOW_PRIVATE_TARGETS is true (never in production)")
 
     ai = settings.ai
     if ai.ai_provider == "lilli":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
@@ -25,6 +25,7 @@ from bloomer_ai.db.notifications import ChangeFeed
 from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
 from bloomer_ai.db.session import make_session_factory
 from bloomer_ai.integrations.inbound.handlers import InboundHandlers
+from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
@@ -40,6 +41,9 @@ async def open_resources(
     settings: Settings,
     database: DatabaseTarget | None,
     session_factory: async_sessionmaker[AsyncSession] | None,
+    *,
+    task_modules: Sequence[str] = (),
+    run_worker: bool | None = None,
 ) -> AsyncIterator[None]:
     target = database or resolve_database(settings.db)
     engine = create_engine(target, settings.db)
@@ -82,10 +86,37 @@ async def open_resources(
     warn_about_process_local_limits(settings)
     warn_about_untrusted_forwarding(settings)
     warn_about_missing_session_secret(settings)
-    log.info("startup", database=target.description, environment=settings.server.environment)
+    # On the embedded default `serve` runs jobs itself (one command, a working system);
+    # an app built on a test's transaction never does unless the test asks.
+    if run_worker is None:
+        run_worker = session_factory is None and settings.worker_in_process(
+            embedded=target.embedded
+        )
+    worker = (
+        WorkerSupervisor(
+            settings,
+            target,
+            options=WorkerOptions(concurrency=settings.jobs.job_worker_concurrency),
+            task_modules=task_modules,
+            sessions=sessions,
+        )
+        if run_worker
+        else None
+    )
+    state.worker = worker
+    if worker is not None:
+        worker.start()
+    log.info(
+        "startup",
+        database=target.description,
+        environment=settings.server.environment,
+        worker_in_process=worker is not None,
+    )
     try:
         yield
     finally:
+        if worker is not None:
+            await worker.stop()  # running jobs finish (or are aborted) on a live engine
         if supervisor is not None:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

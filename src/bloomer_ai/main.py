@@ -58,9 +58,12 @@ def create_app(
     *,
     database: DatabaseTarget | None = None,
     session_factory: async_sessionmaker[AsyncSession] | None = None,
+    run_worker: bool | None = None,
 ) -> FastAPI:
     """The application. ``database`` defaults to the settings' (or the embedded server);
-    ``session_factory`` replaces the engine's sessions (tests join their own transaction)."""
+    ``session_factory`` replaces the engine's sessions (tests join their own transaction).
+    ``run_worker``: run a job worker in the process (None: on the embedded default, per
+    JOB_WORKER_IN_PROCESS, and never with a ``session_factory``)."""
     settings = settings or get_settings()
     # Here, not only in the CLI: `uvicorn --factory bloomer_ai.main:create_app` must write
     # redacted logs too.
@@ -70,7 +73,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         from bloomer_ai.lifespan import open_resources
 
-        async with open_resources(app, settings, database, session_factory):
+        async with open_resources(
+            app,
+            settings,
+            database,
+            session_factory,
+            task_modules=task_modules(),
+            run_worker=run_worker,
+        ):
             yield {}
 
     app = FastAPIOffline(
@@ -129,6 +139,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.integrations.endpoints import router as integrations_router
     from bloomer_ai.orders.endpoints import router as orders_router
     from bloomer_ai.orders.endpoints import web_app_router as orders_web_app_router
+    from bloomer_ai.outbound_webhooks.endpoints import router as outbound_webhooks_router
     from bloomer_ai.routing.endpoints import router as routing_router
     from bloomer_ai.shops.endpoints import router as shops_router
     from bloomer_ai.support.endpoints import router as support_router
@@ -147,4 +158,15 @@ def routers() -> list[APIRouter]:
         support_router,
         integrations_router,
         shops_router,
+        outbound_webhooks_router,
+    ]
+
+
+def task_modules() -> list[str]:
+    """Every module that declares tasks: a worker imports them all before it runs a job
+    (a job of a task it does not know would fail)."""
+    return [
+        "bloomer_ai.jobs.worker",
+        "bloomer_ai.outbound_webhooks.delivery.tasks",
+        "bloomer_ai.integrations.inbound.retention",
     ]

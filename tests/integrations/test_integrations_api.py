@@ -377,3 +377,31 @@ async def test_secrets_never_come_back_from_any_route_nor_reach_the_logs(client,
     for text in (*answers, output):
         for value in (secret, other, secret[:12], other[:12]):
             assert value not in text
+
+
+# --- the outbound event ----------------------------------------------------------------------
+
+
+async def test_each_change_records_an_integration_updated_event_without_secrets(
+    client: AsyncClient, db, who
+) -> None:
+    from bloomer_ai.models import WebhookEvent
+
+    created = await create(client, who["owner"], vapi(secret="never-in-an-event-9f8e"))
+    patched = await client.patch(
+        f"{URL}/{created['id']}", json={"status": "disabled"}, headers=who["owner"]
+    )
+    assert patched.status_code == 200, patched.text
+    deleted = await client.delete(f"{URL}/{created['id']}", headers=who["owner"])
+    assert deleted.status_code == 204
+    events = (
+        await db.scalars(
+            select(WebhookEvent)
+            .where(WebhookEvent.shop_id == who["shop"].id)
+            .order_by(WebhookEvent.created_at, WebhookEvent.id)
+        )
+    ).all()
+    assert [event.type for event in events] == ["integration.updated"] * 3
+    assert [event.payload["change"] for event in events] == ["created", "updated", "deleted"]
+    assert all(event.payload["id"] == created["id"] for event in events)
+    assert "never-in-an-event-9f8e" not in json.dumps([event.payload for event in events])

@@ -186,7 +186,7 @@ class Access:
                     for scope in sorted(missing)
                 ]
             )
-        # Roles gate signed-in users; API keys are gated by their scopes alone.
+        # Roles are a session's (a member of the shop); a key is held to its scopes.
         if (
             self.roles is not None
             and principal.kind is PrincipalKind.SESSION

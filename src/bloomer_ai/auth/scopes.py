@@ -29,6 +29,8 @@ class Scope(StrEnum):
     CAMPAIGNS_CALLBACK = "campaigns:callback"
     INTEGRATIONS_READ = "integrations:read"
     INTEGRATIONS_WRITE = "integrations:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -55,6 +57,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CAMPAIGNS_CALLBACK: "Deliver the result of a campaign generation.",
     Scope.INTEGRATIONS_READ: "Read the shop's provider integrations (never their secrets).",
     Scope.INTEGRATIONS_WRITE: "Connect, change and remove the shop's provider integrations.",
+    Scope.WEBHOOKS_READ: "Read the shop's webhook endpoints and delivery attempts.",
+    Scope.WEBHOOKS_WRITE: "Create, change, delete webhook endpoints; rotate secrets; redeliver.",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(scope.value for scope in Scope)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +23,13 @@ from sqlalchemy.engine import URL
 from bloomer_ai.db.roles import grant_app_role
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+PROCRASTINATE_PREFIX = "procrastinate_"
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """What Alembic compares with the models: not procrastinate's tables (its schema is
+    applied from a vendored copy of its SQL, migration 0008, not from models)."""
+    return not (type_ == "table" and (name or "").startswith(PROCRASTINATE_PREFIX))
 
 
 class MigrationError(Exception):

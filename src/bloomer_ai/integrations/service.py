@@ -34,6 +34,8 @@ from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.kit.validation import normalise_phone
 from bloomer_ai.models import Integration
+from bloomer_ai.outbound_webhooks.schemas import EventType
+from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.shops import service as shops
 from bloomer_ai.webhooks import inbox
 from bloomer_ai.webhooks.verify import is_standard_webhook_secret
@@ -285,14 +287,10 @@ async def record_integration_updated(
     session: AsyncSession, integration: Integration, *, change: Change
 ) -> dict[str, Any]:
     """The one call site of the ``integration.updated`` outbound event: every create,
-    change and delete of an integration passes here, in the transaction of the change.
-
-    The outbound webhooks package (built beside this one) records events with
-    ``record_event(session, shop_id, type, payload)``; wiring it is one line here:
-    ``await record_event(session, integration.shop_id, "integration.updated", payload)``.
-    Until then the payload is built (and tested to carry no secret) and returned.
-    """
+    change and delete of an integration passes here, and the event is recorded in the
+    transaction of the change (delivered by jobs after it commits; never for a rollback)."""
     payload = integration_event_payload(integration, change)
+    await record_event(session, integration.shop_id, EventType.INTEGRATION_UPDATED, payload)
     log.info(
         "integration_changed",
         integration_id=payload["id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from bloomer_ai.db.migrate import include_name
 from bloomer_ai.models import Base
 
 config = context.config
@@ -17,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -29,6 +31,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             compare_type=True,
+            include_name=include_name,
             # One transaction per migration: a migration may step out of it for
             # CREATE INDEX CONCURRENTLY (autocommit_block), and a failed one leaves the
             # ones before it applied and stamped.
@@ -55,6 +58,7 @@ def run_migrations_online() -> None:
             connection=conn,
             target_metadata=target_metadata,
             compare_type=True,
+            include_name=include_name,
             transaction_per_migration=True,
         )
         with context.begin_transaction():

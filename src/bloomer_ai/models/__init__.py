@@ -7,6 +7,7 @@ from bloomer_ai.models.customer import Customer
 from bloomer_ai.models.idempotency import IdempotencyKey
 from bloomer_ai.models.integration import Integration
 from bloomer_ai.models.order import Order, OrderItem, OrderNumberCounter
+from bloomer_ai.models.outbound_webhook import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
 from bloomer_ai.models.support import (
@@ -40,5 +41,8 @@ __all__ = [
     "SupportRule",
     "SupportTask",
     "User",
+    "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

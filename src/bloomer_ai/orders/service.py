@@ -23,6 +23,9 @@ from bloomer_ai.orders.repository import (
     OrderFilters,
     OrderRepository,
 )
+from bloomer_ai.orders.schemas import OrderDetail, OrderItemRead, OrderRead
+from bloomer_ai.outbound_webhooks.schemas import EventType
+from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.shops import service as shops
 
 
@@ -73,7 +76,9 @@ async def create_order(
 ) -> tuple[Order, Sequence[OrderItem]]:
     """The one way this service creates an order: status ``pending``, flagged
     ``needs_confirmation`` (by default), the customer found or created by phone, the
-    routing rules' suggestion stored with it, and the shop's next order number."""
+    routing rules' suggestion stored with it, and the shop's next order number; an
+    ``order.created`` event is recorded (and its deliveries deferred) in the same
+    transaction."""
     if not draft.items:
         raise ValidationFailed(
             "An order needs at least one item.",
@@ -115,7 +120,20 @@ async def create_order(
             for item in draft.items
         ],
     )
-    return order, await repository.items_of(order.id)
+    items = await repository.items_of(order.id)
+    await record_event(session, order.shop_id, EventType.ORDER_CREATED, order_created(order, items))
+    return order, items
+
+
+def order_created(order: Order, items: Sequence[OrderItem]) -> dict[str, Any]:
+    """``order.created``'s data: the order as ``GET /api/ai/orders/{id}`` shows it."""
+    detail = OrderDetail.model_validate(
+        {
+            **OrderRead.model_validate(order).model_dump(),
+            "items": [OrderItemRead.model_validate(item) for item in items],
+        }
+    )
+    return {"order": detail.model_dump(mode="json", by_alias=True)}
 
 
 async def get_order(session: AsyncSession, order_id: str | uuid.UUID) -> Order:

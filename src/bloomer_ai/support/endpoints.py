@@ -177,16 +177,16 @@ async def list_events(
 
 
 @router.get(
-    "/events/{event_id}",
+    "/events/{support_event_id}",
     response_model=SupportEventRead,
     responses=EVENT_ERRORS,
     summary="A support event",
 )
 async def get_event(
-    event_id: str, principal: EventReader, session: ShopSession
+    support_event_id: str, principal: EventReader, session: ShopSession
 ) -> SupportEventRead:
     """One support event of the shop."""
-    return SupportEventRead.model_validate(await service.get_event(session, event_id))
+    return SupportEventRead.model_validate(await service.get_event(session, support_event_id))
 
 
 def _rule_read(rule: Any) -> SupportRuleRead:

@@ -30,6 +30,7 @@ from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import SupportContextRead, SupportEvent, SupportRule, SupportTask
 from bloomer_ai.models.support import ASSIGNEE_ROLES, SUPPORT_CHANNELS, TASK_PRIORITIES
 from bloomer_ai.orders import service as orders
+from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.routing import service as routing
 from bloomer_ai.routing.engine.compiler import compile_predicate
 from bloomer_ai.routing.engine.validation import Fault, Variables, validate_rule_conditions
@@ -330,10 +331,27 @@ def _applicable_rules(stored: Sequence[SupportRule]) -> list[RuleSpec]:
     ]
 
 
+def task_payload(task: SupportTask) -> dict[str, Any]:
+    """The outbound event's data: the task as the API shows it (no personal data)."""
+    return {
+        "id": str(task.id),
+        "shopId": str(task.shop_id),
+        "title": task.title,
+        "status": task.status,
+        "priority": task.priority,
+        "assigneeRole": task.assignee_role,
+        "assigneeUserId": str(task.assignee_user_id) if task.assignee_user_id else None,
+        "dueAt": task.due_at.isoformat() if task.due_at else None,
+        "eventId": str(task.event_id) if task.event_id else None,
+        "customerId": str(task.customer_id) if task.customer_id else None,
+        "ruleId": task.rule_id,
+    }
+
+
 async def announce_task(session: AsyncSession, task: SupportTask, event_type: str) -> None:
-    """Where ``support.task.created`` / ``support.task.updated`` go out: the outbound
-    webhooks are recorded in this transaction (see docs/support.md)."""
-    log.info("support_task_event", event_type=event_type, task_id=str(task.id))
+    """``support.task.created`` / ``support.task.updated`` as outbound webhooks, recorded
+    in the task's own transaction and delivered by jobs (``outbound_webhooks``)."""
+    await record_event(session, task.shop_id, event_type, task_payload(task))
 
 
 async def run_rules(

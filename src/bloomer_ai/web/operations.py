@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from bloomer_ai.errors import ServiceUnavailable
+from bloomer_ai.jobs.worker import worker_seen_recently
 from bloomer_ai.web.metrics import render_metrics
 
 router = APIRouter(tags=["operations"])
@@ -18,20 +19,24 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="The database answers",
+    summary="The database answers (and whether a job worker was seen lately)",
     responses={503: {"description": "The database cannot be reached"}},
 )
-async def readyz(request: Request) -> dict[str, str]:
-    """Readiness: 200 when the database answers a query, else 503 with `Retry-After`."""
-    engine = request.app.state.engine
+async def readyz(request: Request) -> dict[str, str | bool]:
+    """Ready when the database answers. ``workerSeenRecently`` tells whether any job
+    worker beat its heartbeat within JOB_STALLED_AFTER_SECONDS: a fact for the operator,
+    not a reason to take this process out of a load balancer."""
+    state = request.app.state
     try:
-        # Autocommit: one round trip, no BEGIN and ROLLBACK around the probe's `select 1`.
-        async with engine.connect() as connection:
+        # Autocommit: one round trip, no BEGIN and ROLLBACK around the probe's query.
+        async with state.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.exec_driver_sql("select 1")
+            seen = await worker_seen_recently(
+                connection, state.settings.jobs.job_stalled_after_seconds
+            )
     except Exception:
         raise ServiceUnavailable("The database cannot be reached.") from None
-    return {"status": "ready", "database": "ok"}
+    return {"status": "ready", "database": "ok", "workerSeenRecently": seen}
 
 
 # Hidden from the document on purpose: Prometheus text for the scraper, not part of the API

@@ -13,7 +13,7 @@ number, by the provider's account id) through SECURITY DEFINER functions; the re
 purge, which spans shops, is two more (docs/database.md).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 11:00:00
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from bloomer_ai.db.roles import grant_app_role
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
