@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks", "idempotency", "jobs"},
     {"auth"},
     {"shops", "customers", "orders", "integrations", "outbound_webhooks"},
-    {"routing", "agent", "campaigns"},
+    {"routing", "agent", "campaigns", "support"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
 DOMAINS = [
@@ -39,6 +39,7 @@ DOMAINS = [
     "agent",
     "routing",
     "campaigns",
+    "support",
 ]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 

@@ -38,6 +38,7 @@ from factories.core import add_member, create_customer, create_order, create_sho
 from factories.integrations import create_integration
 from factories.outbound_webhooks import create_endpoint_row, create_event_row
 from factories.routing import create_rule_row
+from factories.support import create_support_event, create_support_rule, create_support_task
 from support.auth import bearer, database_session, issue_key, key_headers
 from support.routing import BIG_ORDERS
 
@@ -74,6 +75,13 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "secrets": {"serverSecret": "route-table-secret"},
     },
     ("PATCH", "/api/ai/integrations/{integration_id}"): {"status": "disabled"},
+    ("POST", "/api/ai/support/rules"): {
+        "name": "route table",
+        "conditions": {"==": [{"var": "type"}, "handoff.requested"]},
+        "actions": [{"type": "create_task", "title": "Handoff"}],
+    },
+    ("PATCH", "/api/ai/support/rules/{support_rule_id}"): {"name": "renamed"},
+    ("PATCH", "/api/ai/support/tasks/{task_id}"): {"status": "done"},
     ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
     ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
     ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
@@ -203,6 +211,9 @@ async def caller(db) -> Caller:
     theirs_customer = await create_customer(db, other)
     theirs_order = await create_order(db, other, customer_id=theirs_customer.id)
     theirs_integration = await create_integration(db, other)
+    theirs_support_event = await create_support_event(db, other)
+    theirs_task = await create_support_task(db, other, event=theirs_support_event)
+    theirs_support_rule = await create_support_rule(db, other)
     theirs_endpoint = await create_endpoint_row(db, other)
     theirs_event = await create_event_row(db, other)
 
@@ -221,6 +232,9 @@ async def caller(db) -> Caller:
             "order_id": str(theirs_order.id),
             "customer_id": str(theirs_customer.id),
             "integration_id": str(theirs_integration.id),
+            "support_event_id": str(theirs_support_event.id),
+            "task_id": str(theirs_task.id),
+            "support_rule_id": str(theirs_support_rule.id),
             "endpoint_id": str(theirs_endpoint.id),
             "event_id": str(theirs_event.id),
         },

@@ -30,6 +30,8 @@ from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
+from bloomer_ai.support.providers import PROVIDERS as SUPPORT_PROVIDERS
+from bloomer_ai.support.service import receive_delivery as receive_support_delivery
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -60,7 +62,9 @@ async def open_resources(
     state.keyring = settings.auth.keyring()
     # Handlers of verified inbound webhooks, per kind and provider (voice and support
     # register theirs here; unregistered pairs are recorded and acknowledged).
-    state.inbound_handlers = InboundHandlers()
+    state.inbound_handlers = handlers = InboundHandlers()
+    for provider in SUPPORT_PROVIDERS:
+        handlers.register("support", provider, receive_support_delivery)  # type: ignore[arg-type]
     state.campaign_copy_writer = copy_writer_from_settings(settings)
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.

@@ -143,6 +143,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.outbound_webhooks.endpoints import router as outbound_webhooks_router
     from bloomer_ai.routing.endpoints import router as routing_router
     from bloomer_ai.shops.endpoints import router as shops_router
+    from bloomer_ai.support.endpoints import router as support_router
     from bloomer_ai.web.operations import router as operations_router
 
     return [
@@ -156,6 +157,7 @@ def routers() -> list[APIRouter]:
         campaigns_router,
         customers_router,
         inbound_router,
+        support_router,
         integrations_router,
         shops_router,
         outbound_webhooks_router,

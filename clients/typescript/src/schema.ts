@@ -560,7 +560,7 @@ export interface paths {
         put?: never;
         /**
          * A voice provider's webhook, via the integration
-         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["voice_webhook_via_integration_api_ai_voice_webhook__integration_id__post"];
         delete?: never;
@@ -580,7 +580,7 @@ export interface paths {
         put?: never;
         /**
          * A voice provider's webhook on the platform's own account
-         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["voice_webhook_api_ai_voice_webhook_post"];
         delete?: never;
@@ -600,7 +600,7 @@ export interface paths {
         put?: never;
         /**
          * A support provider's webhook, via the integration
-         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the integration's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. A repeated delivery gets the first answer.
          */
         post: operations["support_webhook_via_integration_api_ai_support_webhook__integration_id__post"];
         delete?: never;
@@ -620,13 +620,275 @@ export interface paths {
         put?: never;
         /**
          * A support provider's webhook on the platform's own account
-         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. A repeated delivery gets the first answer.
+         * @description **Access:** signed by the sender with the platform's secret (`X-Twilio-Signature`, `webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or `X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. Support events in our contract may come with an API key holding `support:events` instead of a signature (docs/support.md). A repeated delivery gets the first answer.
          */
         post: operations["support_webhook_api_ai_support_webhook_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The minimal context a support bot may know about a customer
+         * @description Exactly one of `customerId`, `phone`, `email`. The shop's name, whether it is open
+         *     now and its hours today; the customer's id and first name; their three newest orders
+         *     (number, status, delivery date, items) and how many are open. Nothing else personal:
+         *     no last name, address, phone, e-mail or amounts. A phone or e-mail with no match is
+         *     `customer: null`; a `customerId` of another shop is `404`. Every read is recorded.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:context`.
+         */
+        get: operations["get_context_api_ai_support_context_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/context-reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who read which customer's support context, and when
+         * @description Every read of `GET /api/ai/support/context`, newest first: when, by which key or
+         *     user, how the customer was asked for, and the customer it matched (no personal data).
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `support:context`.
+         */
+        get: operations["list_context_reads_api_ai_support_context_reads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The support events the shop received
+         * @description Support events, newest first, filtered by type, channel, customer, the platform's
+         *     conversation id and time; the payload keeps no phone, e-mail, name or message text.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:events`.
+         */
+        get: operations["list_events_api_ai_support_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/events/{support_event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A support event
+         * @description One support event of the shop.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:events`.
+         */
+        get: operations["get_event_api_ai_support_events__support_event_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's support automation rules
+         * @description The shop's own automation rules in the order they run (priority, lower first, then
+         *     creation). A shop with none runs the built-in defaults (`/api/ai/support/default-rules`).
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:rules:read`.
+         */
+        get: operations["list_rules_api_ai_support_rules_get"];
+        put?: never;
+        /**
+         * Create an automation rule (JsonLogic over the event, validated)
+         * @description JsonLogic `conditions` over the support event's fields (docs/support.md) and its
+         *     `actions` (`create_task`, `notify`); refused with each fault's path when an operator,
+         *     field, size or action is not valid.
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `support:rules:write`.
+         */
+        post: operations["create_rule_api_ai_support_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/default-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The built-in rules a shop without rules of its own runs
+         * @description Handoff requests and new tickets create a task; a CSAT of 1 or 2 creates a
+         *     high-priority one. They are not stored: creating a rule of its own replaces them all.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:rules:read`.
+         */
+        get: operations["default_rules_api_ai_support_default_rules_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/rules/{support_rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A support automation rule
+         * @description One automation rule of the shop.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:rules:read`.
+         */
+        get: operations["get_rule_api_ai_support_rules__support_rule_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a support automation rule
+         * @description Deletes the rule; the next event no longer sees it (with none left, the defaults
+         *     run again).
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `support:rules:write`.
+         */
+        delete: operations["delete_rule_api_ai_support_rules__support_rule_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a support automation rule
+         * @description Changes the fields sent; the others stay. The result is validated as a whole.
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `support:rules:write`.
+         */
+        patch: operations["update_rule_api_ai_support_rules__support_rule_id__patch"];
+        trace?: never;
+    };
+    "/api/ai/support/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's support tasks
+         * @description Tasks automation created for the shop's staff, newest first, by status, assignee or
+         *     the event they came from.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:tasks:read`.
+         */
+        get: operations["list_tasks_api_ai_support_tasks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/support/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task
+         * @description One support task of the shop.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:tasks:read`.
+         */
+        get: operations["get_task_api_ai_support_tasks__task_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a task's status, priority or assignee
+         * @description Moves a task along (`open` → `in_progress` → `done`, or back), changes its priority,
+         *     or assigns it to a member of the shop (`assigneeUserId: null` unassigns). Announced as
+         *     `support.task.updated`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `support:tasks:write`.
+         */
+        patch: operations["update_task_api_ai_support_tasks__task_id__patch"];
         trace?: never;
     };
     "/api/ai/integrations": {
@@ -1049,6 +1311,32 @@ export interface components {
             /** Held */
             held: boolean;
         };
+        /** ContextReadRead */
+        ContextReadRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Readat
+             * Format: date-time
+             */
+            readAt: string;
+            /** Principalkind */
+            principalKind: string;
+            /** Apikeyid */
+            apiKeyId: string | null;
+            /** Userid */
+            userId: string | null;
+            /**
+             * Lookup
+             * @enum {string}
+             */
+            lookup: "customerId" | "phone" | "email";
+            /** Customerid */
+            customerId: string | null;
+        };
         /** ConversationCreate */
         ConversationCreate: {
             /**
@@ -1117,6 +1405,16 @@ export interface components {
             updatedAt: string;
             /** Lastmessageat */
             lastMessageAt: string | null;
+        };
+        /** CustomerContext */
+        CustomerContext: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Firstname */
+            firstName: string;
         };
         /** CustomerDetail */
         CustomerDetail: {
@@ -1330,7 +1628,7 @@ export interface components {
          * @description Every event this service sends (docs/webhooks.md has their payloads).
          * @enum {string}
          */
-        EventType: "order.created" | "integration.updated";
+        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated";
         /** IntegrationCreate */
         IntegrationCreate: {
             /**
@@ -1590,6 +1888,33 @@ export interface components {
              */
             date: string;
         };
+        /** OpeningRange */
+        OpeningRange: {
+            /**
+             * Opens
+             * @description Local time "HH:MM".
+             */
+            opens: string;
+            /**
+             * Closes
+             * @description Local time "HH:MM".
+             */
+            closes: string;
+        };
+        /** OrderContext */
+        OrderContext: {
+            /** Number */
+            number: string;
+            /** Status */
+            status: string;
+            /** Deliverydate */
+            deliveryDate: string | null;
+            /**
+             * Itemssummary
+             * @description e.g. "2× Red roses, 1× Card".
+             */
+            itemsSummary: string;
+        };
         /** OrderDetail */
         OrderDetail: {
             /**
@@ -1745,6 +2070,16 @@ export interface components {
              */
             nextCursor?: string | null;
         };
+        /** Page[ContextReadRead] */
+        Page_ContextReadRead_: {
+            /** Items */
+            items: components["schemas"]["ContextReadRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
         /** Page[ConversationRead] */
         Page_ConversationRead_: {
             /** Items */
@@ -1809,6 +2144,36 @@ export interface components {
         Page_RuleRead_: {
             /** Items */
             items: components["schemas"]["RuleRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[SupportEventRead] */
+        Page_SupportEventRead_: {
+            /** Items */
+            items: components["schemas"]["SupportEventRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[SupportRuleRead] */
+        Page_SupportRuleRead_: {
+            /** Items */
+            items: components["schemas"]["SupportRuleRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[SupportTaskRead] */
+        Page_SupportTaskRead_: {
+            /** Items */
+            items: components["schemas"]["SupportTaskRead"][];
             /**
              * Nextcursor
              * @description Pass as `cursor` for the next page; null on the last.
@@ -1922,6 +2287,20 @@ export interface components {
             /** Stoponmatch */
             stopOnMatch?: boolean | null;
         };
+        /** ShopContext */
+        ShopContext: {
+            /** Name */
+            name: string;
+            /** Opennow */
+            openNow: boolean;
+            /**
+             * Hourstoday
+             * @description Today's opening hours; empty: closed.
+             */
+            hoursToday: components["schemas"]["OpeningRange"][];
+            /** Timezone */
+            timezone: string;
+        };
         /** ShopRead */
         ShopRead: {
             /**
@@ -2023,6 +2402,193 @@ export interface components {
              * @enum {string}
              */
             source: "rules" | "provider";
+        };
+        /**
+         * SupportContext
+         * @description What the bot may know: nothing personal beyond the first name.
+         */
+        SupportContext: {
+            shop: components["schemas"]["ShopContext"];
+            /** @description The customer asked for; null when the phone or e-mail has no match here. */
+            customer: components["schemas"]["CustomerContext"] | null;
+            /**
+             * Recentorders
+             * @description At most 3, newest first.
+             */
+            recentOrders: components["schemas"]["OrderContext"][];
+            /** Openordercount */
+            openOrderCount: number;
+        };
+        /** SupportEventRead */
+        SupportEventRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /** Type */
+            type: string;
+            /** Channel */
+            channel: string | null;
+            /** Provider */
+            provider: string;
+            /** Deliveryid */
+            deliveryId: string;
+            /** Externalconversationid */
+            externalConversationId: string | null;
+            /** Customerid */
+            customerId: string | null;
+            /**
+             * Payload
+             * @description The event's facts, personal data reduced (no phone, e-mail or name).
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+        };
+        /** SupportRuleCreate */
+        SupportRuleCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Priority
+             * @description Lower runs first.
+             * @default 100
+             */
+            priority: number;
+            /** @description A JsonLogic expression over the support event. */
+            conditions: components["schemas"]["JsonValue"];
+            /**
+             * Actions
+             * @description `create_task` and/or `notify`.
+             */
+            actions: {
+                [key: string]: components["schemas"]["JsonValue"];
+            }[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Stoponmatch
+             * @default false
+             */
+            stopOnMatch: boolean;
+        };
+        /** SupportRuleRead */
+        SupportRuleRead: {
+            /**
+             * Id
+             * @description The rule's id; built-in defaults are `default:<name>`.
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Priority */
+            priority: number;
+            /** Conditions */
+            conditions: unknown;
+            /** Actions */
+            actions: {
+                [key: string]: unknown;
+            }[];
+            /** Enabled */
+            enabled: boolean;
+            /** Stoponmatch */
+            stopOnMatch: boolean;
+            /**
+             * Builtin
+             * @default false
+             */
+            builtIn: boolean;
+            /** Createdat */
+            createdAt?: string | null;
+            /** Updatedat */
+            updatedAt?: string | null;
+        };
+        /**
+         * SupportRuleUpdate
+         * @description PATCH: only the fields sent change; none of them may be null.
+         */
+        SupportRuleUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Priority */
+            priority?: number | null;
+            conditions?: components["schemas"]["JsonValue"];
+            /** Actions */
+            actions?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            }[] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Stoponmatch */
+            stopOnMatch?: boolean | null;
+        };
+        /** SupportTaskRead */
+        SupportTaskRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "in_progress" | "done";
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high" | "urgent";
+            /** Assigneerole */
+            assigneeRole: string | null;
+            /** Assigneeuserid */
+            assigneeUserId: string | null;
+            /** Dueat */
+            dueAt: string | null;
+            /** Eventid */
+            eventId: string | null;
+            /** Customerid */
+            customerId: string | null;
+            /** Ruleid */
+            ruleId: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /**
+         * SupportTaskUpdate
+         * @description PATCH: only the fields sent change. `assigneeUserId: null` unassigns.
+         */
+        SupportTaskUpdate: {
+            /** Status */
+            status?: ("open" | "in_progress" | "done") | null;
+            /** Priority */
+            priority?: ("low" | "normal" | "high" | "urgent") | null;
+            /** Assigneeuserid */
+            assigneeUserId?: string | null;
         };
         /** ErrorDetail */
         ErrorDetail: {
@@ -4778,6 +5344,1138 @@ export interface operations {
             };
             /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_context_api_ai_support_context_get: {
+        parameters: {
+            query?: {
+                /** @description Our customer id. */
+                customerId?: string | null;
+                /** @description Any common spelling (shop's region). */
+                phone?: string | null;
+                /** @description Any letter case. */
+                email?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportContext"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The customerId is not a customer of this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_context_reads_api_ai_support_context_reads_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContextReadRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_events_api_ai_support_events_get: {
+        parameters: {
+            query?: {
+                /** @description An event type. */
+                type?: string | null;
+                channel?: string | null;
+                customerId?: string | null;
+                /** @description The platform's id. */
+                conversationId?: string | null;
+                /** @description Only events received at or after this time. */
+                since?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SupportEventRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_event_api_ai_support_events__support_event_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                support_event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportEventRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such event in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_rules_api_ai_support_rules_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SupportRuleRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_rule_api_ai_support_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRuleRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    default_rules_api_ai_support_default_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRuleRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_rule_api_ai_support_rules__support_rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                support_rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRuleRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such rule in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_rule_api_ai_support_rules__support_rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                support_rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such rule in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_rule_api_ai_support_rules__support_rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                support_rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRuleRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such rule in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_tasks_api_ai_support_tasks_get: {
+        parameters: {
+            query?: {
+                status?: ("open" | "in_progress" | "done") | null;
+                assigneeUserId?: string | null;
+                eventId?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SupportTaskRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_task_api_ai_support_tasks__task_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportTaskRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_task_api_ai_support_tasks__task_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportTaskUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportTaskRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

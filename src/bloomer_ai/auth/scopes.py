@@ -15,6 +15,10 @@ class Scope(StrEnum):
     CUSTOMERS_READ = "customers:read"
     SUPPORT_CONTEXT = "support:context"
     SUPPORT_EVENTS = "support:events"
+    SUPPORT_RULES_READ = "support:rules:read"
+    SUPPORT_RULES_WRITE = "support:rules:write"
+    SUPPORT_TASKS_READ = "support:tasks:read"
+    SUPPORT_TASKS_WRITE = "support:tasks:write"
     VOICE_EVENTS = "voice:events"
     VOICE_ORDERS = "voice:orders"
     ROUTING_READ = "routing:read"
@@ -39,6 +43,10 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CUSTOMERS_READ: "Find the shop's customers by phone, e-mail or name.",
     Scope.SUPPORT_CONTEXT: "Read the minimal support context of a customer.",
     Scope.SUPPORT_EVENTS: "Send and read support automation events.",
+    Scope.SUPPORT_RULES_READ: "Read the shop's support automation rules.",
+    Scope.SUPPORT_RULES_WRITE: "Create, change and delete support automation rules.",
+    Scope.SUPPORT_TASKS_READ: "Read the support tasks automation created for staff.",
+    Scope.SUPPORT_TASKS_WRITE: "Change a support task's status, priority and assignee.",
     Scope.VOICE_EVENTS: "Send and read voice call events.",
     Scope.VOICE_ORDERS: "Create orders taken by the voice agent.",
     Scope.ROUTING_READ: "Read order routing rules.",

@@ -43,6 +43,17 @@ class CustomerRepository(ShopScopedRepository):
     async def find_id_by_phone(self, phone: str) -> uuid.UUID | None:
         return await self.session.scalar(select(Customer.id).where(Customer.phone == phone))
 
+    async def find_id_by_email(self, email: str) -> uuid.UUID | None:
+        """The lower-case column with ``=`` (leakproof): an index condition under RLS.
+        Several customers may share an address: the newest wins."""
+        statement = (
+            select(Customer.id)
+            .where(Customer.email_lower == email.lower())
+            .order_by(Customer.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(statement)
+
     async def insert_unless_phone_known(self, *, name: str, phone: str) -> uuid.UUID | None:
         """A new customer with this phone; None when the shop has one with it already (the
         unique index decides, so two calls at once cannot both insert)."""

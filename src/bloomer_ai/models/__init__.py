@@ -10,6 +10,12 @@ from bloomer_ai.models.order import Order, OrderItem, OrderNumberCounter
 from bloomer_ai.models.outbound_webhook import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from bloomer_ai.models.routing import OrderRoutingRule, RoutingRuleSetVersion
 from bloomer_ai.models.shop import Shop, ShopMember
+from bloomer_ai.models.support import (
+    SupportContextRead,
+    SupportEvent,
+    SupportRule,
+    SupportTask,
+)
 from bloomer_ai.models.user import AuthSession, User
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
@@ -30,6 +36,10 @@ __all__ = [
     "Shop",
     "ShopMember",
     "ShopScoped",
+    "SupportContextRead",
+    "SupportEvent",
+    "SupportRule",
+    "SupportTask",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -29,7 +29,7 @@ from bloomer_ai.db.repository import ShopScopedRepository
 from bloomer_ai.kit.ids import new_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import Order, OrderItem, OrderNumberCounter
-from bloomer_ai.models.order import NUMERIC_NUMBER
+from bloomer_ai.models.order import NUMERIC_NUMBER, OPEN_ORDER_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,22 @@ class OrderFilters:
     delivery_to: date | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecentOrder:
+    id: uuid.UUID
+    number: str
+    status: str
+    delivery_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOrders:
+    """A customer's newest orders and how many of all their orders are still open."""
+
+    recent: list[RecentOrder]
+    open_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +99,35 @@ class OrderRepository(ShopScopedRepository):
                 select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)
             )
         ).all()
+
+    async def customer_orders(self, customer_id: uuid.UUID, limit: int) -> CustomerOrders:
+        """The customer's ``limit`` newest orders and their open-order count, in one scan
+        of the customer's index (the count is taken over every order before the limit)."""
+        open_count = (
+            func.count().filter(Order.status.in_(OPEN_ORDER_STATUSES)).over().label("open_count")
+        )
+        statement = (
+            select(open_count, Order.id, Order.number, Order.status, Order.delivery_date)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        recent = [RecentOrder(r.id, r.number, r.status, r.delivery_date) for r in rows]
+        return CustomerOrders(recent, int(rows[0].open_count) if rows else 0)
+
+    async def item_lines_of(
+        self, order_ids: Sequence[uuid.UUID]
+    ) -> Sequence[tuple[uuid.UUID, str, int]]:
+        """(order id, name, quantity) of the orders' items, in the order they were added."""
+        if not order_ids:
+            return []
+        statement = (
+            select(OrderItem.order_id, OrderItem.name, OrderItem.quantity)
+            .where(OrderItem.order_id.in_(order_ids))
+            .order_by(OrderItem.order_id, OrderItem.id)
+        )
+        return [(r.order_id, r.name, r.quantity) for r in await self.session.execute(statement)]
 
     async def page(
         self, params: PageParams, filters: OrderFilters

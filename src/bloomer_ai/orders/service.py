@@ -17,6 +17,7 @@ from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import Order, OrderItem
 from bloomer_ai.orders.errors import OrderNotFound
 from bloomer_ai.orders.repository import (
+    CustomerOrders,
     NewItemRow,
     NewOrderRow,
     OrderFilters,
@@ -176,3 +177,41 @@ async def list_orders(
     session: AsyncSession, params: PageParams, filters: OrderFilters
 ) -> tuple[Sequence[Order], str | None]:
     return await OrderRepository(session).page(params, filters)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderGlance:
+    """An order as a support bot may see it: no money, no address."""
+
+    number: str
+    status: str
+    delivery_date: date | None
+    items_summary: str
+
+
+MAX_SUMMARY_LINES = 3
+
+
+def _items_summary(lines: Sequence[tuple[str, int]]) -> str:
+    shown = [f"{quantity}\u00d7 {name}" for name, quantity in lines[:MAX_SUMMARY_LINES]]
+    more = len(lines) - MAX_SUMMARY_LINES
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+async def customer_glance(
+    session: AsyncSession, customer_id: uuid.UUID, *, limit: int = 3
+) -> tuple[list[OrderGlance], int]:
+    """The customer's ``limit`` newest orders (with a short summary of their items) and
+    how many of their orders are open: two statements."""
+    repository = OrderRepository(session)
+    orders: CustomerOrders = await repository.customer_orders(customer_id, limit)
+    lines: dict[uuid.UUID, list[tuple[str, int]]] = {order.id: [] for order in orders.recent}
+    for order_id, name, quantity in await repository.item_lines_of(list(lines)):
+        lines[order_id].append((name, quantity))
+    glances = [
+        OrderGlance(
+            order.number, order.status, order.delivery_date, _items_summary(lines[order.id])
+        )
+        for order in orders.recent
+    ]
+    return glances, orders.open_count

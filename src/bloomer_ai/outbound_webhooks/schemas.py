@@ -17,6 +17,8 @@ class EventType(StrEnum):
 
     ORDER_CREATED = "order.created"
     INTEGRATION_UPDATED = "integration.updated"
+    SUPPORT_TASK_CREATED = "support.task.created"
+    SUPPORT_TASK_UPDATED = "support.task.updated"
 
 
 class EndpointCreate(InputSchema):

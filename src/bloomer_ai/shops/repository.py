@@ -58,6 +58,14 @@ class ShopRepository(ShopScopedRepository):
             .execution_options(populate_existing=True)
         )
 
+    async def member_role(self, user_id: uuid.UUID) -> str | None:
+        """The role of a member of the session's shop; None for anyone else."""
+        return await self.session.scalar(
+            select(ShopMember.role).where(
+                ShopMember.shop_id == self.shop_id, ShopMember.user_id == user_id
+            )
+        )
+
 
 # --- operators (CLI, demo seeder) ---------------------------------------------------------
 

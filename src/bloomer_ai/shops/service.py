@@ -23,6 +23,11 @@ async def shop_profile(session: AsyncSession) -> ShopProfile:
     return profile
 
 
+async def role_in_shop(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The user's role in the session's shop; None when they are not a member."""
+    return await ShopRepository(session).member_role(user_id)
+
+
 async def shop_for_update(session: AsyncSession) -> Shop:
     shop = await ShopRepository(session).get_for_update()
     if shop is None:

@@ -27,6 +27,7 @@ import structlog
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bloomer_ai.auth.authenticator import Authenticator
 from bloomer_ai.auth.dependencies import (
     WWW_AUTHENTICATE,
     AuthKind,
@@ -35,7 +36,9 @@ from bloomer_ai.auth.dependencies import (
     limit_and_note_shop,
     refuse_repeated_failures,
 )
+from bloomer_ai.auth.errors import InsufficientScope, NotAuthenticated
 from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.config import Settings, WebhookSettings
 from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.errors import FeatureDisabled
@@ -116,8 +119,14 @@ class SignedWebhook:
             statuses={401: "", 403: "", 404: "", 409: "", 413: "", 422: "", 429: "", 503: ""},
             note=f"**Access:** signed by the sender with {where} (`X-Twilio-Signature`, "
             "`webhook-signature`, `X-Vapi-Signature`/`X-Vapi-Secret`, `X-Chatwoot-Signature` or "
-            "`X-Zendesk-Webhook-Signature`; docs/integrations.md); no session or API key. "
-            "A repeated delivery gets the first answer.",
+            "`X-Zendesk-Webhook-Signature`; docs/integrations.md); no session. "
+            + (
+                "Support events in our contract may come with an API key holding "
+                "`support:events` instead of a signature (docs/support.md). "
+                if self.kind == "support" and not self.through_integration
+                else ""
+            )
+            + "A repeated delivery gets the first answer.",
         )
 
     async def __call__(self, request: Request) -> VerifiedDelivery:
@@ -137,6 +146,8 @@ class SignedWebhook:
 
         await refuse_repeated_failures(limiter, failures)
         raw = raw_delivery(request, await request.body(), settings)
+        if self._by_api_key(raw):
+            return await self._api_key_delivery(request, raw, limiter, failures)
         try:
             if self.through_integration:
                 provider, ref, delivery_id, parsed = await self._through_integration(
@@ -173,6 +184,51 @@ class SignedWebhook:
             called_number=providers.called_number(provider, parsed),
         )
         return VerifiedDelivery(event, source=source)
+
+    # -- 1b. an API key instead of a signature (support, platform route) -------------------
+
+    def _by_api_key(self, raw: RawDelivery) -> bool:
+        """Lilli may send support events with an API key (``support:events``) instead of
+        signing them: on the platform route, a delivery with no signature header and a key."""
+        if self.kind != "support" or self.through_integration:
+            return False
+        if providers.recognise(raw.headers, self.kind) is not None:
+            return False
+        authorization = raw.headers.get("authorization", "")
+        return "x-api-key" in raw.headers or authorization.lower().startswith("bearer blm_")
+
+    async def _api_key_delivery(
+        self, request: Request, raw: RawDelivery, limiter: RateLimiter, failures: str
+    ) -> VerifiedDelivery:
+        authenticator: Authenticator = request.app.state.authenticator
+        try:
+            principal = await authenticator.authenticate(request)
+            if principal.kind is not PrincipalKind.API_KEY:
+                raise NotAuthenticated()
+        except NotAuthenticated as exc:
+            await count_failed_authentication(limiter, failures)
+            exc.headers.update(WWW_AUTHENTICATE)
+            raise
+        if Scope.SUPPORT_EVENTS.value not in principal.scopes:
+            raise InsufficientScope(
+                details=[{"field": "scopes", "message": "requires support:events", "type": "scope"}]
+            )
+        parsed = providers.parse_body(raw)
+        if any(named != str(principal.shop_id) for named in providers.named_shops(parsed)):
+            raise DeliveryNamesAnotherShop()
+        await limit_and_note_shop(request, limiter, RouteGroup.WEBHOOKS, principal)
+        bind_request_shop(request, principal.shop_id)
+        event = InboundEvent(
+            kind=self.kind,
+            provider="lilli",
+            shop_id=principal.shop_id,
+            integration_id=None,
+            delivery_id=providers.delivery_id("lilli", raw.headers, raw.body),
+            content_type=raw.content_type,
+            body=raw.body,
+            payload=parsed.payload,
+        )
+        return VerifiedDelivery(event, source=f"key-{principal.api_key_id}")
 
     # -- 1. the signature -------------------------------------------------------------------
 

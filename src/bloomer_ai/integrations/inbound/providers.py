@@ -42,6 +42,7 @@ SIGNATURE_HEADERS: tuple[tuple[Provider, tuple[str, ...]], ...] = (
 
 DELIVERY_ID_HEADERS: dict[str, str] = {
     "twilio": "i-twilio-idempotency-token",
+    "lilli": "webhook-id",
     "chatwoot": "x-chatwoot-delivery",
     "zendesk": "x-zendesk-webhook-invocation-id",
 }
@@ -130,7 +131,14 @@ def verify(
         verify_chatwoot(secrets, headers, raw.body, tolerance_s=tolerance_s)
     else:
         verify_zendesk(secrets, headers, raw.body, tolerance_s=tolerance_s)
-    return headers.get(DELIVERY_ID_HEADERS[provider], "").strip() or _body_id(raw.body)
+    return delivery_id(provider, headers, raw.body)
+
+
+def delivery_id(provider: Provider, headers: Mapping[str, str], body: bytes) -> str:
+    """The provider's id of a delivery (its header), else the SHA-256 of its body. Vapi's
+    is computed from its payload (``verify``)."""
+    header = DELIVERY_ID_HEADERS.get(provider)
+    return (headers.get(header, "").strip() if header else "") or _body_id(body)
 
 
 def _body_id(body: bytes) -> str:

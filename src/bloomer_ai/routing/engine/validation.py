@@ -1,9 +1,11 @@
-"""Checks a routing rule before it is stored: known operators, documented fields, bounds.
+"""Checks a rule before it is stored: known operators, documented fields, bounds.
 
-A rule's `conditions` are JsonLogic, evaluated against an *order context* (the shape is
-in `ORDER_CONTEXT_FIELDS`). Only the standard JsonLogic operators are accepted, without
-`log`; every `var` must name a documented field; nesting depth and size are bounded so
-one rule cannot make evaluation slow. Each problem is a `Fault` with the JSON path of
+A rule's `conditions` are JsonLogic, evaluated against a context whose fields the caller
+names (`Variables`): routing rules read the *order context* (`ORDER_VARIABLES`, the shape
+in `ORDER_CONTEXT_FIELDS`), support automation rules the support event's. Only the
+standard JsonLogic operators are accepted, without `log`; every `var` must name a
+documented field; nesting depth and size are bounded so one rule cannot make evaluation
+slow. Each problem is a `Fault` with the JSON path of
 the offending value (`conditions.and[2].==[0].var`), for a `422` that points at it.
 """
 
@@ -25,8 +27,10 @@ __all__ = [
     "ITEM_FIELDS",
     "KNOWN_OPERATORS",
     "ORDER_CONTEXT_FIELDS",
+    "ORDER_VARIABLES",
     "PRIORITY_LEVELS",
     "Fault",
+    "Variables",
     "validate_action",
     "validate_rule",
     "validate_rule_conditions",
@@ -127,6 +131,33 @@ _INDEXED_PATH: Final = re.compile(r"(items|tags)\.(0|[1-9][0-9]{0,3})(?:\.(\w+))
 
 
 @dataclass(frozen=True, slots=True)
+class Variables:
+    """What a kind of rule may read: the `var` paths of its context (with what each
+    holds), and, for a context with order lines, the fields of one line."""
+
+    fields: Mapping[str, str]
+    item_fields: Mapping[str, str]
+    item_collection: str | None
+    """The field whose elements have `item_fields` (`items`), if any."""
+    indexed_paths: bool
+    """Whether `items.0.sku` / `tags.0` name one element (routing's order context)."""
+    subject: str
+    """Who the rules are, for messages ("routing rules")."""
+    context: str
+    """What the rules read, for messages ("order context")."""
+
+
+ORDER_VARIABLES: Final = Variables(
+    fields=ORDER_CONTEXT_FIELDS,
+    item_fields=ITEM_FIELDS,
+    item_collection="items",
+    indexed_paths=True,
+    subject="routing rules",
+    context="order context",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
     """One problem in a rule: the JSON path of the offending value and what is wrong."""
 
@@ -138,51 +169,52 @@ class Fault:
 class _Scope:
     """What `var` reads at a point in the rule.
 
-    `order`: the order context. `item`: an element of `items`. `value`: a plain value
-    (an element of `tags`, or of a computed array). `reduce`: `{current, accumulator}`,
-    where `current` is an element of kind `element`.
+    `root`: the rule's context (`variables.fields`). `item`: an element of the item
+    collection. `value`: a plain value (an element of `tags`, or of a computed array).
+    `reduce`: `{current, accumulator}`, where `current` is an element of kind `element`.
     """
 
     kind: str
+    variables: Variables
     element: str = "value"
 
     def allows(self, path: str) -> bool:
-        if self.kind == "order":
-            return path in ORDER_CONTEXT_FIELDS or self._allows_indexed(path)
+        item_fields = self.variables.item_fields
+        if self.kind == "root":
+            return path in self.variables.fields or self._allows_indexed(path)
         if self.kind == "item":
-            return path == "" or path in ITEM_FIELDS
+            return path == "" or path in item_fields
         if self.kind == "value":
             return path == ""
         if path in ("current", "accumulator"):
             return True
         field = path.removeprefix("current.")
-        return self.element == "item" and field != path and field in ITEM_FIELDS
+        return self.element == "item" and field != path and field in item_fields
 
-    @staticmethod
-    def _allows_indexed(path: str) -> bool:
+    def _allows_indexed(self, path: str) -> bool:
         # items.0.sku and tags.0 name one element, as json-logic-js resolves them.
+        if not self.variables.indexed_paths:
+            return False
         match = _INDEXED_PATH.fullmatch(path)
         if match is None:
             return False
         collection, _, field = match.groups()
         if collection == "tags":
             return field is None
-        return field is None or field in ITEM_FIELDS
+        return field is None or field in self.variables.item_fields
 
     def describe(self) -> str:
-        if self.kind == "order":
-            return "the order context fields: " + ", ".join(ORDER_CONTEXT_FIELDS)
+        item_fields = self.variables.item_fields
+        if self.kind == "root":
+            return f"the {self.variables.context} fields: " + ", ".join(self.variables.fields)
         if self.kind == "item":
-            return 'item fields ("" for the item itself): ' + ", ".join(ITEM_FIELDS)
+            return 'item fields ("" for the item itself): ' + ", ".join(item_fields)
         if self.kind == "value":
             return '"" (the current element)'
         fields = ["current", "accumulator"]
         if self.element == "item":
-            fields += [f"current.{field}" for field in ITEM_FIELDS]
+            fields += [f"current.{field}" for field in item_fields]
         return ", ".join(fields)
-
-
-_ORDER_SCOPE: Final = _Scope("order")
 
 
 class _TooLarge(Exception):
@@ -221,7 +253,7 @@ class _RuleChecker:
         ((operator, raw_args),) = logic.items()
         op_path = f"{path}.{operator}"
         if operator == "log":
-            self.fault(op_path, "'log' is not allowed in routing rules")
+            self.fault(op_path, f"'log' is not allowed in {scope.variables.subject}")
             return
         if operator not in KNOWN_OPERATORS:
             self.fault(op_path, f"unknown operator {operator!r}")
@@ -292,7 +324,12 @@ class _RuleChecker:
         source = args[0]
         self.check(source, arg_path(0), depth + 1, scope)
         element = _element_kind(source, scope)
-        inner = _Scope("reduce", element) if operator == "reduce" else _Scope(element)
+        variables = scope.variables
+        inner = (
+            _Scope("reduce", variables, element)
+            if operator == "reduce"
+            else _Scope(element, variables)
+        )
         self.check(args[1], arg_path(1), depth + 1, inner)
         if len(args) == 3:  # reduce's initial value is evaluated outside the loop
             self.check(args[2], arg_path(2), depth + 1, scope)
@@ -311,7 +348,8 @@ def _element_kind(source: Any, scope: _Scope) -> str:
     if isinstance(source, dict) and len(source) == 1:
         ((operator, args),) = source.items()
         field = args[0] if isinstance(args, list) and args else args
-        if operator == "var" and scope.kind == "order" and field == "items":
+        collection = scope.variables.item_collection
+        if operator == "var" and scope.kind == "root" and collection and field == collection:
             return "item"
         if operator == "filter" and isinstance(args, list) and args:
             return _element_kind(args[0], scope)  # filter keeps the elements as they are
@@ -321,11 +359,13 @@ def _element_kind(source: Any, scope: _Scope) -> str:
 def validate_rule_conditions(
     logic: Any,
     *,
+    variables: Variables = ORDER_VARIABLES,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_nodes: int = DEFAULT_MAX_NODES,
     path: str = "conditions",
 ) -> list[Fault]:
-    """Faults in a rule's JsonLogic `conditions`; an empty list means it is acceptable.
+    """Faults in a rule's JsonLogic `conditions`, reading only `variables`; an empty
+    list means it is acceptable.
 
     `true`/`false` are accepted (a rule that always/never matches); any other top-level
     literal is refused as a likely mistake.
@@ -334,7 +374,7 @@ def validate_rule_conditions(
         return [Fault(path, "conditions must be a JsonLogic operation, or true or false")]
     checker = _RuleChecker(max_depth, max_nodes)
     try:
-        checker.check(logic, path, 1, _ORDER_SCOPE)
+        checker.check(logic, path, 1, _Scope("root", variables))
     except _TooLarge:
         checker.fault(path, f"rule has more than {max_nodes} nodes")
     return checker.faults
