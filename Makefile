@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install run test lint format bench openapi client clean
+.PHONY: install run test lint format bench openapi client client-lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ openapi: install
 # The TypeScript client: types from openapi.json, then the build (tests fail on drift).
 client: openapi
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run build
+
+# Re-pin the client's npm packages after changing clients/typescript/package.json: the
+# lock keeps versions and integrity hashes, no URL.
+client-lock:
+	cd clients/typescript && node scripts/lock-without-urls.mjs
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: install

@@ -40,6 +40,14 @@ def installed() -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_lock_file_names_no_download_address() -> None:
+    """Versions and integrity hashes only: no registry `resolved` URL, no funding link
+    (`make client-lock` rewrites it so)."""
+    lock = (CLIENT_DIR / "package-lock.json").read_text()
+    assert "://" not in lock
+    assert '"integrity": "sha512-' in lock
+
+
 def test_generated_types_match_the_committed_document(installed: None, tmp_path: Path) -> None:
     fresh = tmp_path / "schema.ts"
     done = subprocess.run(
