@@ -130,8 +130,9 @@ def contract_document(app: FastAPI, security_schemes: dict[str, Any]) -> dict[st
 
 
 def _complete(operation: dict[str, Any], route: RouteContext) -> None:
+    dependants = list(_dependants(route))
     contracts = [
-        call.openapi_contract() for call in _calls(route) if isinstance(call, DeclaresContract)
+        d.call.openapi_contract() for d in dependants if isinstance(d.call, DeclaresContract)
     ]
     statuses: set[int] = set()
     for contract in contracts:
@@ -148,9 +149,9 @@ def _complete(operation: dict[str, Any], route: RouteContext) -> None:
             )
     if route.body_field is not None:
         statuses |= {413, 415, 422}
-    if _has_params(route, "query_params") or _has_params(route, "header_params"):
+    if any(d.query_params or d.header_params for d in dependants):
         statuses.add(422)
-    if _has_params(route, "path_params"):
+    if any(d.path_params for d in dependants):
         statuses |= {404, 422}
     responses = operation.setdefault("responses", {})
     declared = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
@@ -170,19 +171,10 @@ def _complete(operation: dict[str, Any], route: RouteContext) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def _calls(route: RouteContext) -> Iterable[Any]:
+def _dependants(route: RouteContext) -> Iterable[Any]:
+    """The route's dependant and every dependency's, its router's included."""
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()
-        yield dependant.call
+        yield dependant
         stack.extend(dependant.dependencies)
-
-
-def _has_params(route: RouteContext, kind: str) -> bool:
-    stack = [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        if getattr(dependant, kind):
-            return True
-        stack.extend(dependant.dependencies)
-    return False
