@@ -17,6 +17,7 @@ from bloomer_ai.models.support import (
     SupportTask,
 )
 from bloomer_ai.models.user import AuthSession, User
+from bloomer_ai.models.voice import VoiceCall, VoiceCallEvent
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "SupportRule",
     "SupportTask",
     "User",
+    "VoiceCall",
+    "VoiceCallEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

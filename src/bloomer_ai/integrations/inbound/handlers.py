@@ -21,6 +21,10 @@ Kind = Literal["voice", "support"]
 Provider = Literal["twilio", "vapi", "lilli", "chatwoot", "zendesk"]
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML_NOT_IN_SERVICE = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response>'
+    b"<Say>Sorry, the number you have called is not in service.</Say><Hangup /></Response>"
+)
 
 
 @dataclass(frozen=True, slots=True)
