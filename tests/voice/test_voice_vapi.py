@@ -6,6 +6,7 @@ unknown number a 404 body."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from bloomer_ai.models import VoiceCall, VoiceCallEvent, WebhookDelivery
 from conftest import make_settings
 from factories.core import create_customer, create_shop
 from factories.integrations import create_integration
+from support.auth import issue_key, key_headers
 from support.voice_calls import (
     CALLER,
     PLATFORM_VAPI,
@@ -221,3 +223,96 @@ async def test_an_unknown_number_is_a_404_body_and_nothing_is_stored(client, db)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "shop_not_found"
     assert (await db.scalar(select(VoiceCall.id).limit(1))) is None
+
+
+# --- an HMAC or Bearer credential described on the integration (settings.vapiAuth) -------------
+
+
+def configured_hmac(plan: dict[str, Any], secret: str, payload: dict[str, Any], url: str):
+    """Sign as Vapi does for an HMAC credential with this authenticationPlan (VAPI.md §1b)."""
+    body = json.dumps(payload).encode()
+    timestamp = str(int(time.time() * 1000))  # Vapi does not document the unit: ms here
+    message_id = "msg_2b1f"
+    signed = (
+        plan.get("payloadFormat", "{timestamp}.{body}")
+        .replace("{timestamp}", timestamp)
+        .replace("{method}", "POST")
+        .replace("{url}", url)
+        .replace("{svix-id}", message_id)
+        .encode()
+    )
+    signed = signed.replace(b"{body}", body)
+    key = base64.b64decode(secret) if plan.get("secretIsBase64") else secret.encode()
+    digest = hmac.new(key, signed, getattr(hashlib, plan.get("algorithm", "sha256"))).digest()
+    encoded = (
+        digest.hex()
+        if plan.get("signatureEncoding", "hex") == "hex"
+        else (base64.b64encode(digest).decode())
+    )
+    return body, {
+        "Content-Type": "application/json",
+        plan.get("signatureHeader", "x-signature"): plan.get("signaturePrefix", "") + encoded,
+        plan.get("timestampHeader", "x-timestamp"): timestamp,
+        plan.get("messageIdHeader", "svix-id"): message_id,
+    }
+
+
+PLANS = [
+    {"type": "hmac", "algorithm": "sha512", "signatureEncoding": "base64"},
+    {
+        "type": "hmac",
+        "signatureHeader": "X-Vapi-Signature",
+        "signaturePrefix": "sha256=",
+        "payloadFormat": "{body}",
+        "includeTimestamp": False,
+    },
+    {
+        "type": "hmac",
+        "algorithm": "sha1",
+        "signatureHeader": "X-Hook-Sig",
+        "timestampHeader": "X-Hook-Time",
+        "payloadFormat": "{svix-id}.{method}.{url}.{timestamp}.{body}",
+    },
+]
+
+
+@pytest.mark.parametrize("plan", PLANS)
+async def test_an_hmac_credential_as_the_integration_describes_it(client, db, plan) -> None:
+    shop = await create_shop(db, country="NL")
+    integration = await create_integration(db, shop, "vapi", settings={"vapiAuth": plan})
+    url = voice_url(integration)
+    payload = vapi("status-update", vapi_call(), status="ringing")
+    body, headers = configured_hmac(plan, VAPI_SECRET, payload, "http://testserver" + url)
+    answer = await client.post(url, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body, headers = configured_hmac(plan, "another-secret", payload, "http://testserver" + url)
+    assert (await client.post(url, content=body, headers=headers)).status_code == 401
+    assert await count(db, VoiceCall, shop) == 1
+
+
+async def test_a_bearer_credential_with_its_own_header(client, db) -> None:
+    shop = await create_shop(db, country="NL")
+    plan = {"type": "bearer", "headerName": "X-Bloom-Token", "bearerPrefixEnabled": False}
+    integration = await create_integration(db, shop, "vapi", settings={"vapiAuth": plan})
+    body = json.dumps(vapi("status-update", vapi_call(), status="ringing")).encode()
+    ok = {"Content-Type": "application/json", "X-Bloom-Token": VAPI_SECRET}
+    assert (await client.post(voice_url(integration), content=body, headers=ok)).status_code == 200
+    bad = {"Content-Type": "application/json", "X-Bloom-Token": "nope"}
+    assert (await client.post(voice_url(integration), content=body, headers=bad)).status_code == 401
+
+
+async def test_a_malformed_credential_plan_is_refused_with_its_path(client, db) -> None:
+    shop = await create_shop(db, country="NL")
+    _, secret = await issue_key(db, shop)
+    answer = await client.post(
+        "/api/ai/integrations",
+        json={
+            "provider": "vapi",
+            "kind": "voice",
+            "settings": {"vapiAuth": {"type": "hmac", "algorithm": "md5"}},
+            "secrets": {"serverSecret": "s3cret-value"},
+        },
+        headers=key_headers(secret),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["field"] == "body.settings.vapiAuth.algorithm"

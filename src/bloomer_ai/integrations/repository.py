@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,8 @@ class IntegrationRef:
     secrets_key_id: str | None = field(default=None, repr=False)
     secrets_ciphertext: bytes | None = field(default=None, repr=False)
     """Sealed (only ``webhook_integration`` returns them: the inbound check needs them)."""
+    vapi_auth: dict[str, Any] | None = field(default=None, repr=False)
+    """A Vapi integration's ``settings.vapiAuth`` (its credential's plan), else None."""
 
 
 class IntegrationRepository(ShopScopedRepository):
@@ -74,7 +77,7 @@ class IntegrationRepository(ShopScopedRepository):
 # --- lookups before the shop is known ------------------------------------------------------
 
 _BY_ID = text(
-    "SELECT id, shop_id, provider, kind, status, secrets_key_id, secrets_ciphertext "
+    "SELECT id, shop_id, provider, kind, status, secrets_key_id, secrets_ciphertext, vapi_auth "
     "FROM webhook_integration(:id)"
 )
 _BY_NUMBER = text(

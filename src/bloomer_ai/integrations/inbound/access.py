@@ -22,6 +22,7 @@ the route table test reads its ``auth_kind``. In order:
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
 from fastapi import Request
@@ -261,7 +262,9 @@ class SignedWebhook:
         if not secrets:
             raise WebhookNotAuthenticated()
         parsed = providers.parse_body(raw)
-        delivery_id = self._verify(provider, secrets, raw, parsed, settings, source="integration")
+        delivery_id = self._verify(
+            provider, secrets, raw, parsed, settings, source="integration", vapi_auth=ref.vapi_auth
+        )
         return provider, ref, delivery_id, parsed
 
     def _on_the_platform(
@@ -287,6 +290,7 @@ class SignedWebhook:
         settings: Settings,
         *,
         source: str,
+        vapi_auth: Any = None,
     ) -> str:
         try:
             return providers.verify(
@@ -295,6 +299,7 @@ class SignedWebhook:
                 raw,
                 parsed,
                 tolerance_s=settings.webhooks.webhook_tolerance_seconds,
+                vapi_auth=vapi_auth,
             )
         except WebhookVerificationError as exc:
             log.info(

@@ -40,6 +40,33 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $
     SELECT count(*) FROM purged
 $$;
 REVOKE ALL ON FUNCTION purge_voice_transcripts(timestamptz) FROM PUBLIC;
+
+-- A Vapi integration may describe its credential (settings.vapiAuth: header, algorithm,
+-- timestamp, payload format): the inbound check needs it with the sealed secrets.
+DROP FUNCTION webhook_integration(uuid);
+CREATE FUNCTION webhook_integration(p_id uuid)
+RETURNS TABLE (id uuid, shop_id uuid, provider text, kind text, status text,
+               secrets_key_id text, secrets_ciphertext bytea, vapi_auth jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT i.id, i.shop_id, i.provider::text, i.kind::text, i.status::text,
+           i.secrets_key_id::text, i.secrets_ciphertext,
+           CASE WHEN i.provider = 'vapi' THEN i.settings -> 'vapiAuth' END
+    FROM public.integrations i WHERE i.id = p_id
+$$;
+REVOKE ALL ON FUNCTION webhook_integration(uuid) FROM PUBLIC;
+"""
+
+RESTORE = """
+DROP FUNCTION webhook_integration(uuid);
+CREATE FUNCTION webhook_integration(p_id uuid)
+RETURNS TABLE (id uuid, shop_id uuid, provider text, kind text, status text,
+               secrets_key_id text, secrets_ciphertext bytea)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT i.id, i.shop_id, i.provider::text, i.kind::text, i.status::text,
+           i.secrets_key_id::text, i.secrets_ciphertext
+    FROM public.integrations i WHERE i.id = p_id
+$$;
+REVOKE ALL ON FUNCTION webhook_integration(uuid) FROM PUBLIC;
 """
 
 
@@ -178,6 +205,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(RESTORE)
     op.execute("DROP FUNCTION IF EXISTS purge_voice_transcripts(timestamptz)")
     op.drop_table("voice_call_events")
     op.drop_table("voice_calls")
+    role = context.config.attributes.get("app_role")
+    if role:
+        grant_app_role(op.get_bind(), role)
