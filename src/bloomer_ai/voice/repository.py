@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,8 @@ class VoiceCallRepository(ShopScopedRepository):
 
     async def claim(self, provider: str, provider_call_id: str, **values: Any) -> VoiceCall:
         """The shop's call with this provider id, created with ``values`` when there is
-        none (a delivery of the same call at the same moment creates it once)."""
+        none, locked for this transaction: one statement, and a delivery of the same call
+        at the same moment waits for this one (the unique constraint decides)."""
         statement = (
             insert(VoiceCall)
             .values(
@@ -36,15 +37,13 @@ class VoiceCallRepository(ShopScopedRepository):
                 provider_call_id=provider_call_id,
                 **values,
             )
-            .on_conflict_do_nothing(constraint="uq_voice_calls_shop_provider_call")
+            .on_conflict_do_update(
+                constraint="uq_voice_calls_shop_provider_call",
+                set_={"updated_at": func.now()},
+            )
+            .returning(VoiceCall)
         )
-        await self.session.execute(statement)
-        found = await self.session.scalar(
-            select(VoiceCall)
-            .where(VoiceCall.provider == provider, VoiceCall.provider_call_id == provider_call_id)
-            .execution_options(populate_existing=True)
-            .with_for_update()
-        )
+        found = await self.session.scalar(statement, execution_options={"populate_existing": True})
         assert found is not None
         return found
 

@@ -61,8 +61,11 @@ def _update_of(event: InboundEvent) -> CallUpdate:
 
 
 async def _settings_of(session: AsyncSession, event: InboundEvent) -> VoiceSettings:
-    """The integration's voice settings (defaults when the shop was found by a ``shopId``
-    alone, or the integration went away meanwhile)."""
+    """The integration's voice settings: those it came through with, else the integration
+    the called number found (defaults when the shop was found by a ``shopId`` alone, or the
+    integration went away meanwhile)."""
+    if event.integration_settings is not None:
+        return VoiceSettings.of(event.integration_settings)
     if event.integration_id is None:
         return VoiceSettings()
     try:

@@ -190,6 +190,7 @@ class SignedWebhook:
             payload=parsed.payload,
             form=parsed.form,
             called_number=providers.called_number(provider, parsed),
+            integration_settings=ref.settings if ref is not None else None,
         )
         return VerifiedDelivery(event, source=source)
 

@@ -48,6 +48,8 @@ class InboundEvent:
     """A form body's fields with every value (Twilio), else None."""
     called_number: str | None = field(default=None, repr=False)
     """The shop's own number the call reached (E.164), when the provider says."""
+    integration_settings: Mapping[str, Any] | None = field(default=None, repr=False)
+    """The settings of the integration it came through (None on the platform route)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,16 +41,16 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $
 $$;
 REVOKE ALL ON FUNCTION purge_voice_transcripts(timestamptz) FROM PUBLIC;
 
--- A Vapi integration may describe its credential (settings.vapiAuth: header, algorithm,
--- timestamp, payload format): the inbound check needs it with the sealed secrets.
+-- The integration's settings come with its sealed secrets: a Vapi integration may describe
+-- its credential (settings.vapiAuth), and the voice handler answers by the settings (mode,
+-- greeting) without reading the row again.
 DROP FUNCTION webhook_integration(uuid);
 CREATE FUNCTION webhook_integration(p_id uuid)
 RETURNS TABLE (id uuid, shop_id uuid, provider text, kind text, status text,
-               secrets_key_id text, secrets_ciphertext bytea, vapi_auth jsonb)
+               secrets_key_id text, secrets_ciphertext bytea, settings jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT i.id, i.shop_id, i.provider::text, i.kind::text, i.status::text,
-           i.secrets_key_id::text, i.secrets_ciphertext,
-           CASE WHEN i.provider = 'vapi' THEN i.settings -> 'vapiAuth' END
+           i.secrets_key_id::text, i.secrets_ciphertext, i.settings
     FROM public.integrations i WHERE i.id = p_id
 $$;
 REVOKE ALL ON FUNCTION webhook_integration(uuid) FROM PUBLIC;
