@@ -201,7 +201,10 @@ async def list_events(
     "/orders",
     response_model=VoiceOrderRead,
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "`callId` names no call of this shop"}},
+    responses={
+        404: {"description": "`callId` names no call of this shop"},
+        409: {"description": "The Idempotency-Key was used with another request"},
+    },
     summary="Create an order taken on a phone call",
 )
 async def create_order(
