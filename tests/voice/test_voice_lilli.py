@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bloomer_ai.models import VoiceCall, VoiceCallEvent, WebhookDelivery
+from bloomer_ai.models import VoiceCall, VoiceCallEvent, WebhookDelivery, WebhookEvent
 from conftest import make_settings
 from factories.core import create_customer, create_shop
 from factories.integrations import create_integration
@@ -91,6 +91,24 @@ async def test_a_call_from_start_to_end(client, db, world) -> None:
     assert [e.type for e in events] == ["call.started", "call.transcript", "call.ended"]
     kept = json.dumps([e.payload for e in events])
     assert "anna" not in kept.lower() and "roses" not in kept and "5678" not in kept
+
+    # Announced once, as an outbound webhook (delivered by jobs), without personal data.
+    announced = (
+        await db.scalars(
+            select(WebhookEvent).where(
+                WebhookEvent.shop_id == world["shop"].id, WebhookEvent.type == "voice.call.ended"
+            )
+        )
+    ).all()
+    assert [e.type for e in announced] == ["voice.call.ended"]
+    data = announced[0].payload
+    assert (data["id"], data["durationSeconds"], data["summaryGiven"]) == (str(call.id), 120, True)
+    assert data["customerId"] == str(world["anna"].id)
+    assert "5678" not in json.dumps(data) and "roses" not in json.dumps(data)
+    again = await send(client, world, lilli("call.ended", call_id, durationSeconds=121))
+    assert again.status_code == 200
+    ended_events = select(WebhookEvent.id).where(WebhookEvent.type == "voice.call.ended")
+    assert len((await db.scalars(ended_events)).all()) == 1
 
 
 async def test_a_malformed_event_of_our_contract_is_422_with_its_path(client, db, world) -> None:

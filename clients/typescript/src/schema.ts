@@ -1741,7 +1741,7 @@ export interface components {
          * @description Every event this service sends (docs/webhooks.md has their payloads).
          * @enum {string}
          */
-        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated";
+        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated" | "voice.call.ended";
         /** IntegrationCreate */
         IntegrationCreate: {
             /**

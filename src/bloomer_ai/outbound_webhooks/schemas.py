@@ -19,6 +19,7 @@ class EventType(StrEnum):
     INTEGRATION_UPDATED = "integration.updated"
     SUPPORT_TASK_CREATED = "support.task.created"
     SUPPORT_TASK_UPDATED = "support.task.updated"
+    VOICE_CALL_ENDED = "voice.call.ended"
 
 
 class EndpointCreate(InputSchema):

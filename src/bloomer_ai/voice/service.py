@@ -30,6 +30,7 @@ from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.validation import normalise_phone
 from bloomer_ai.models import Order, OrderItem, VoiceCall, VoiceCallEvent
 from bloomer_ai.orders import service as orders
+from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.shops import service as shops
 from bloomer_ai.voice.errors import VoiceCallNotFound
 from bloomer_ai.voice.providers import lilli, twilio, vapi
@@ -108,6 +109,7 @@ async def record_update(
         status=update.status or "ringing",
         started_at=update.started_at or now,
     )
+    was_over = call.status in ("ended", "failed") and call.ended_at is not None
     call.from_number = call.from_number or from_number
     call.to_number = call.to_number or to_number
     # An ended call stays ended: a late status of an earlier moment does not reopen it.
@@ -131,6 +133,8 @@ async def record_update(
             session, phone=caller, email=None, country=shop.country
         )
     await repository.save(call)
+    if call.status in ("ended", "failed") and not was_over:
+        await announce_call_ended(session, call)
     event = await VoiceCallEventRepository(session).insert(
         call_id=call.id,
         type=update.type[:64],
@@ -140,6 +144,30 @@ async def record_update(
         created_at=now,
     )
     return call, event
+
+
+def call_ended_payload(call: VoiceCall) -> dict[str, Any]:
+    """The outbound event's data: the call without its numbers, summary or transcript."""
+    return {
+        "id": str(call.id),
+        "shopId": str(call.shop_id),
+        "provider": call.provider,
+        "direction": call.direction,
+        "status": call.status,
+        "startedAt": call.started_at.isoformat() if call.started_at else None,
+        "endedAt": call.ended_at.isoformat() if call.ended_at else None,
+        "durationSeconds": call.duration_seconds,
+        "endedReason": call.ended_reason,
+        "summaryGiven": bool(call.summary),
+        "customerId": str(call.customer_id) if call.customer_id else None,
+        "orderId": str(call.order_id) if call.order_id else None,
+    }
+
+
+async def announce_call_ended(session: AsyncSession, call: VoiceCall) -> None:
+    """``voice.call.ended`` as an outbound webhook: recorded in the delivery's own
+    transaction, delivered by jobs (the webhook itself does not wait for it)."""
+    await record_event(session, call.shop_id, "voice.call.ended", call_ended_payload(call))
 
 
 async def receive_delivery(session: AsyncSession, delivery: InboundEvent) -> InboundReply:
