@@ -242,3 +242,29 @@ async def test_an_unknown_number_is_refused_in_twiml_and_nothing_is_stored(clien
     assert (await db.scalar(select(VoiceCall.id).limit(1))) is None
     deliveries = await db.scalars(select(WebhookDelivery).where(WebhookDelivery.kind == "voice"))
     assert deliveries.all() == []
+
+
+@pytest.fixture
+async def proxied_client(database_url, database_target, session_factory) -> Any:
+    settings = make_settings(database_url, webhooks=voice_webhooks(trust_forwarded_headers=True))
+    app = create_app(settings, database=database_target, session_factory=session_factory)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        yield client
+
+
+async def test_forwarded_headers_name_the_public_url_only_when_trusted(
+    client, proxied_client, db, shop
+) -> None:
+    integration = await twilio_integration(db, shop)
+    path = voice_url(integration)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voice.example.com"}
+    body, headers = signing.twilio(TWILIO_TOKEN, "https://voice.example.com" + path, incoming())
+    trusted = await proxied_client.post(path, content=body, headers={**headers, **forwarded})
+    assert trusted.status_code == 200, trusted.text
+
+    body, headers = signing.twilio(TWILIO_TOKEN, "https://voice.example.com" + path, incoming())
+    untrusted = await client.post(path, content=body, headers={**headers, **forwarded})
+    assert untrusted.status_code == 401
