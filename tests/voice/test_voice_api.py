@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from bloomer_ai.db.session import unit_of_work
+from bloomer_ai.jobs.tasks import PERIODIC
+from bloomer_ai.main import task_modules
 from bloomer_ai.models import Order, VoiceCall, VoiceCallEvent
+from bloomer_ai.voice import retention  # noqa: F401  (declares the periodic task)
 from bloomer_ai.voice.service import purge_expired_transcripts
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from factories.voice import create_voice_call, create_voice_event
@@ -212,7 +216,9 @@ async def test_a_call_is_erased_with_its_events_but_its_order_stays(client, db, 
     assert theirs.status_code == 404
 
 
-async def test_transcripts_past_their_retention_are_purged_for_every_shop(db, world) -> None:
+async def test_transcripts_past_their_retention_are_purged_for_every_shop(
+    db, world, session_factory
+) -> None:
     old = world["ended"]
     theirs = world["theirs"]
     await db.execute(
@@ -223,9 +229,13 @@ async def test_transcripts_past_their_retention_are_purged_for_every_shop(db, wo
         {"ids": [old.id, theirs.id]},
     )
     fresh = await create_voice_call(db, world["shop"], transcript="recent words")
-    purged = await purge_expired_transcripts(db, retention=timedelta(days=30))
-    assert purged == 2
-    assert await purge_expired_transcripts(db, retention=timedelta(days=30)) == 0
+    # The service's role, with no shop bound (as the periodic job runs).
+    async with unit_of_work(session_factory) as session:
+        by_hand = await session.execute(text("UPDATE voice_calls SET transcript = NULL"))
+        assert by_hand.rowcount == 0  # row-level security shows it no shop's rows
+        purged = await purge_expired_transcripts(session, retention=timedelta(days=30))
+        again = await purge_expired_transcripts(session, retention=timedelta(days=30))
+    assert (purged, again) == (2, 0)
     rows = {
         row.id: row
         for row in (
@@ -239,3 +249,5 @@ async def test_transcripts_past_their_retention_are_purged_for_every_shop(db, wo
     assert rows[old.id].transcript is None and rows[old.id].transcript_purged_at is not None
     assert rows[theirs.id].transcript is None
     assert rows[fresh.id].transcript == "recent words"
+    assert "voice.purge_transcripts" in PERIODIC
+    assert "bloomer_ai.voice.retention" in task_modules()
