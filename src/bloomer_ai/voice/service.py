@@ -14,7 +14,6 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -190,7 +189,7 @@ async def receive_delivery(session: AsyncSession, delivery: InboundEvent) -> Inb
         return await _twilio_answer(session, update, settings)
     if delivery.provider == "vapi":
         return await _vapi_answer(session, delivery, update, settings, call)
-    return await _lilli_answer(session, update, call)
+    return await _lilli_answer(session, delivery, update, call)
 
 
 def _json(body: Mapping[str, Any]) -> InboundReply:
@@ -220,7 +219,7 @@ async def _vapi_answer(
         return _json(vapi.assistant_answer(settings, str(delivery.shop_id)))
     if update.type == "tool.called":
         outcomes = [
-            await run_tool(session, request, call=call, delivery_id=delivery.delivery_id)
+            await run_tool(session, delivery.shop_id, request, call=call)
             for request in update.tools
         ]
         return _json(vapi.tool_results(outcomes))
@@ -228,11 +227,11 @@ async def _vapi_answer(
 
 
 async def _lilli_answer(
-    session: AsyncSession, update: CallUpdate, call: VoiceCall | None
+    session: AsyncSession, delivery: InboundEvent, update: CallUpdate, call: VoiceCall | None
 ) -> InboundReply:
     if update.type == "tool.called" and update.tools:
         request = update.tools[0]
-        _, ok, value = await run_tool(session, request, call=call, delivery_id=request.id)
+        _, ok, value = await run_tool(session, delivery.shop_id, request, call=call)
         body: dict[str, Any] = {"toolCallId": request.id, "name": request.name, "ok": ok}
         body["result" if ok else "error"] = value
         return _json(body)
@@ -245,18 +244,12 @@ async def _lilli_answer(
 # --- tools ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ToolError:
-    code: str
-    message: str
-
-
 async def run_tool(
     session: AsyncSession,
+    shop_id: uuid.UUID,
     request: ToolRequest,
     *,
     call: VoiceCall | None,
-    delivery_id: str,
 ) -> tuple[ToolRequest, bool, object]:
     """Run one shop tool the voice AI asked for, inline; never raises for the tool's own
     failure: ``(request, ok, result or error)``.
