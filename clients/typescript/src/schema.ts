@@ -7499,6 +7499,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The current secret was sealed with a key this service lacks */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
             422: {
                 headers: {
