@@ -39,6 +39,7 @@ from factories.integrations import create_integration
 from factories.outbound_webhooks import create_endpoint_row, create_event_row
 from factories.routing import create_rule_row
 from factories.support import create_support_event, create_support_rule, create_support_task
+from factories.tools import create_product
 from support.auth import bearer, database_session, issue_key, key_headers
 from support.routing import BIG_ORDERS
 
@@ -85,6 +86,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
     ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
     ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
+    ("POST", "/api/ai/products"): {"name": "Red roses", "price": 2950},
+    ("PATCH", "/api/ai/products/{product_id}"): {"available": False},
 }
 
 
@@ -216,6 +219,7 @@ async def caller(db) -> Caller:
     theirs_support_rule = await create_support_rule(db, other)
     theirs_endpoint = await create_endpoint_row(db, other)
     theirs_event = await create_event_row(db, other)
+    theirs_product = await create_product(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -237,6 +241,7 @@ async def caller(db) -> Caller:
             "support_rule_id": str(theirs_support_rule.id),
             "endpoint_id": str(theirs_endpoint.id),
             "event_id": str(theirs_event.id),
+            "product_id": str(theirs_product.id),
         },
     )
 

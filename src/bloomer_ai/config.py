@@ -234,6 +234,7 @@ class FeatureSettings(BaseSettings):
     ai_support_enabled: bool = True
     ai_routing_enabled: bool = True
     ai_campaigns_enabled: bool = True
+    ai_tools_enabled: bool = True
 
 
 class JobSettings(BaseSettings):

@@ -144,6 +144,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.routing.endpoints import router as routing_router
     from bloomer_ai.shops.endpoints import router as shops_router
     from bloomer_ai.support.endpoints import router as support_router
+    from bloomer_ai.tools.endpoints import router as tools_router
     from bloomer_ai.web.operations import router as operations_router
 
     return [
@@ -158,6 +159,7 @@ def routers() -> list[APIRouter]:
         customers_router,
         inbound_router,
         support_router,
+        tools_router,
         integrations_router,
         shops_router,
         outbound_webhooks_router,

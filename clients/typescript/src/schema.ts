@@ -891,6 +891,74 @@ export interface paths {
         patch: operations["update_task_api_ai_support_tasks__task_id__patch"];
         trace?: never;
     };
+    "/api/ai/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's product catalogue
+         * @description The shop's products, newest first, in cursor pages: what the `search_products` tool
+         *     searches and `place_order` prices items from.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `shop:read`.
+         */
+        get: operations["list_products_api_ai_products_get"];
+        put?: never;
+        /**
+         * Add a product to the catalogue (owners and admins)
+         * @description A product with its name, price in minor units (the shop's currency when none is
+         *     given) and availability.
+         *
+         *     **Access:** A web-app session (NextAuth cookie or session token). Sessions need the role admin or owner.
+         */
+        post: operations["create_product_api_ai_products_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A product
+         * @description One product of the shop's catalogue.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `shop:read`.
+         */
+        get: operations["get_product_api_ai_products__product_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a product from the catalogue (owners and admins)
+         * @description Removes the product; orders that hold it keep their items as they were.
+         *
+         *     **Access:** A web-app session (NextAuth cookie or session token). Sessions need the role admin or owner.
+         */
+        delete: operations["delete_product_api_ai_products__product_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a product (owners and admins)
+         * @description Changes the fields sent; the others stay (`description` and `sku` may be null).
+         *
+         *     **Access:** A web-app session (NextAuth cookie or session token). Sessions need the role admin or owner.
+         */
+        patch: operations["update_product_api_ai_products__product_id__patch"];
+        trace?: never;
+    };
     "/api/ai/integrations": {
         parameters: {
             query?: never;
@@ -2140,6 +2208,16 @@ export interface components {
              */
             nextCursor?: string | null;
         };
+        /** Page[ProductRead] */
+        Page_ProductRead_: {
+            /** Items */
+            items: components["schemas"]["ProductRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
         /** Page[RuleRead] */
         Page_RuleRead_: {
             /** Items */
@@ -2179,6 +2257,91 @@ export interface components {
              * @description Pass as `cursor` for the next page; null on the last.
              */
             nextCursor?: string | null;
+        };
+        /** ProductCreate */
+        ProductCreate: {
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /**
+             * Producttype
+             * @description What routing rules read as productType, e.g. bouquet.
+             * @default product
+             */
+            productType: string;
+            /** Sku */
+            sku?: string | null;
+            /**
+             * Price
+             * @description Minor units.
+             */
+            price: number;
+            /**
+             * Currency
+             * @description The shop's currency when absent.
+             */
+            currency?: string | null;
+            /**
+             * Available
+             * @default true
+             */
+            available: boolean;
+        };
+        /** ProductRead */
+        ProductRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Producttype */
+            productType: string;
+            /** Sku */
+            sku: string | null;
+            /**
+             * Price
+             * @description Minor units.
+             */
+            price: number;
+            /** Currency */
+            currency: string;
+            /** Available */
+            available: boolean;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /**
+         * ProductUpdate
+         * @description PATCH: only the fields sent change; ``description`` and ``sku`` may be null.
+         */
+        ProductUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Producttype */
+            productType?: string | null;
+            /** Sku */
+            sku?: string | null;
+            /** Price */
+            price?: number | null;
+            /** Currency */
+            currency?: string | null;
+            /** Available */
+            available?: boolean | null;
         };
         /** RedeliveryRead */
         RedeliveryRead: {
@@ -6457,6 +6620,456 @@ export interface operations {
                 };
             };
             /** @description No such task in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_products_api_ai_products_get: {
+        parameters: {
+            query?: {
+                /** @description Only available (true) or unavailable (false) ones. */
+                available?: boolean | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ProductRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_product_api_ai_products_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductCreate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_product_api_ai_products__product_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such product in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_product_api_ai_products__product_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such product in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    update_product_api_ai_products__product_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such product in this shop */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,7 @@ from bloomer_ai.models.support import (
     SupportRule,
     SupportTask,
 )
+from bloomer_ai.models.tools import Product, ToolCall
 from bloomer_ai.models.user import AuthSession, User
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
@@ -32,6 +33,7 @@ __all__ = [
     "OrderItem",
     "OrderNumberCounter",
     "OrderRoutingRule",
+    "Product",
     "RoutingRuleSetVersion",
     "Shop",
     "ShopMember",
@@ -40,6 +42,7 @@ __all__ = [
     "SupportEvent",
     "SupportRule",
     "SupportTask",
+    "ToolCall",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
