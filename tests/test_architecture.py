@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks", "idempotency", "jobs"},
     {"auth"},
     {"shops", "customers", "orders", "integrations", "outbound_webhooks"},
-    {"routing", "agent", "campaigns", "support"},
+    {"routing", "agent", "campaigns", "support", "campaign_generation"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
 DOMAINS = [
@@ -40,6 +40,7 @@ DOMAINS = [
     "routing",
     "campaigns",
     "support",
+    "campaign_generation",
 ]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 

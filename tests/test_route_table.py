@@ -34,6 +34,7 @@ from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.main import create_app
 from conftest import make_settings
 from factories.agent import create_conversation
+from factories.campaign_generation import create_generation_row
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from factories.integrations import create_integration
 from factories.outbound_webhooks import create_endpoint_row, create_event_row
@@ -85,6 +86,11 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ai/webhooks/endpoints"): {"url": "https://hooks.example.com/in"},
     ("PATCH", "/api/ai/webhooks/endpoints/{endpoint_id}"): {"enabled": False},
     ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
+    ("POST", "/api/ai/campaigns/generate"): {"input": {"channel": "email"}},
+    ("POST", "/api/ai/campaigns/generate/{generation_id}/result"): {
+        "status": "failed",
+        "error": {"code": "route_table", "message": "route table"},
+    },
 }
 
 
@@ -216,6 +222,7 @@ async def caller(db) -> Caller:
     theirs_support_rule = await create_support_rule(db, other)
     theirs_endpoint = await create_endpoint_row(db, other)
     theirs_event = await create_event_row(db, other)
+    theirs_generation = await create_generation_row(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -237,6 +244,7 @@ async def caller(db) -> Caller:
             "support_rule_id": str(theirs_support_rule.id),
             "endpoint_id": str(theirs_endpoint.id),
             "event_id": str(theirs_event.id),
+            "generation_id": str(theirs_generation.id),
         },
     )
 
