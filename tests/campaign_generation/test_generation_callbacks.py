@@ -20,10 +20,10 @@ from bloomer_ai.jobs.tasks import CrossShopJob
 from bloomer_ai.kit.time import utcnow
 from conftest import make_settings
 from factories.campaign_generation import create_generation_row
-from factories.core import create_shop
+from factories.core import add_member, create_shop, create_user
 from factories.integrations import DEFAULT_SECRETS, create_integration
 from support import signing
-from support.auth import issue_key, key_headers
+from support.auth import bearer, database_session, issue_key, key_headers
 from support.generation import (
     CALLBACK_SECRET,
     ROUTE,
@@ -147,6 +147,13 @@ async def test_an_api_key_with_campaigns_callback(client, db) -> None:
         f"{ROUTE}/{theirs.id}/result", json=completed("Rozenhof"), headers=key_headers(key)
     )
     assert cross.status_code == 404
+
+    owner = await create_user(db)
+    await add_member(db, shop, owner, "owner")
+    session = bearer(await database_session(db, owner.id))
+    as_user = await client.post(url, json=completed("Rozenhof"), headers=session)
+    assert as_user.status_code == 403
+    assert as_user.json()["error"]["code"] == "api_key_required"
 
     answer = await client.post(url, json=completed("Rozenhof"), headers=key_headers(key))
     assert answer.status_code == 200, answer.text
