@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -26,9 +27,10 @@ from bloomer_ai.campaign_generation.schemas import GenerateRequest
 from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
 from bloomer_ai.jobs.worker import WorkerOptions, run_worker
 from bloomer_ai.kit.time import utcnow
-from bloomer_ai.main import task_modules
+from bloomer_ai.main import create_app, task_modules
 from bloomer_ai.models import Shop
 from factories.core import create_shop
+from support.auth import issue_key, key_headers
 from support.receiver import serving
 from support.workers import SUPPORT_WORKER, worker_environment, worker_process
 
@@ -95,6 +97,33 @@ async def test_a_worker_completes_a_request(
     assert row.status == "completed" and row.attempts == 1 and row.completed_by == "worker"
     assert row.output["occasion"]["name"] == "Moederdag" and len(row.output["variants"]) == 2
     assert await completed_events(worker_owner_engine, request_id) == 1
+
+
+async def test_serve_with_its_worker_completes_a_request_over_http(
+    worker_settings, worker_database, worker_owner_engine, shop
+) -> None:
+    """What `make run` gives: the API and its in-process worker, the builtin provider."""
+    async with unit_of_work(make_operator_session_factory(worker_owner_engine)) as session:
+        _, key = await issue_key(session, shop, ["campaigns:generate"])
+    app = create_app(worker_settings, database=worker_database, run_worker=True)
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+            accepted = await client.post(
+                "/api/ai/campaigns/generate",
+                json={"input": {"channel": "sms", "variants": 2}},
+                headers=key_headers(key),
+            )
+            assert accepted.status_code == 202
+            url = f"/api/ai/campaigns/generate/{accepted.json()['requestId']}"
+
+            async def done() -> bool:
+                read = (await client.get(url, headers=key_headers(key))).json()
+                return bool(read["status"] == "completed")
+
+            await eventually(done, 20, "the in-process worker completes the request")
+            read = (await client.get(url, headers=key_headers(key))).json()
+    assert len(read["output"]["variants"]) == 2 and read["output"]["channel"] == "sms"
 
 
 async def test_a_worker_killed_mid_generation_is_replaced_and_the_output_written_once(
