@@ -95,6 +95,8 @@ class Accepted:
 
 class Generator(Protocol):
     name: str
+    remote: bool
+    """Whether ``generate`` leaves the process (a run then waits outside any transaction)."""
 
     async def generate(self, brief: Brief) -> Sequence[Variant] | Accepted:
         """The variants, or ``Accepted``. May raise ``ProviderError`` / ``ProviderTimeout``."""

@@ -116,6 +116,7 @@ def write_variants(brief: Brief) -> list[Variant]:
 
 class BuiltinGenerator:
     name = "builtin"
+    remote = False
 
     async def generate(self, brief: Brief) -> Sequence[Variant] | Accepted:
         return write_variants(brief)

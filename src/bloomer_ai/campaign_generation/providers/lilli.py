@@ -18,6 +18,7 @@ GENERATE_PATH = "/v1/campaigns/generate"
 
 class LilliGenerator:
     name = "lilli"
+    remote = True
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "fr": "French"
 
 class OpenAIGenerator:
     name = "openai"
+    remote = True
 
     def __init__(
         self,

@@ -174,7 +174,7 @@ async def start_run(
     row.status = "processing"
     row.attempts += 1
     row.started_at = row.started_at or now
-    row = await GenerationRepository(session).save(row)
+    await session.flush()
     profile = await shops.shop_profile(session)
     shop = ShopFacts(str(profile.id), profile.name, profile.country, profile.timezone)
     return Run(brief_of(row, shop, callback_url=callback_url(settings, row.id)), row.attempts)

@@ -5,12 +5,16 @@ it finds)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.agent.providers.base import ProviderError
 from bloomer_ai.campaign_generation.providers import (
     Accepted,
     Generator,
+    Variant,
     generator_from_settings,
     unusable,
 )
@@ -48,54 +52,79 @@ async def generate(job: ShopJob, *, request_id: str) -> None:
 async def run_generation(job: ShopJob, *, request_id: str) -> None:
     """One run of ``campaigns.generate``: the provider for one request, its result written.
 
+    A remote provider is asked outside any transaction (a run marks the request
+    ``processing`` in one, waits, and writes in another); the builtin one, which waits on
+    nothing, runs inside the one transaction that marks and writes.
+
     A second run (a killed worker's job run again, or a retry) is harmless: a run starts
     only while the request is ``pending`` or ``processing``, and writes only while it is
     still ``processing``, on the locked row: whichever run (or callback) finishes it first
     writes the output and records the event, once; the others find it finished."""
-    async with job.transaction() as session:
-        run = await runs.start_run(session, request_id, job.settings, utcnow())
-    if run is None:
-        return
     generator = _generator(job)
+    if generator.remote:
+        async with job.transaction() as session:
+            run = await runs.start_run(session, request_id, job.settings, utcnow())
+        if run is None:
+            return
+        outcome = await _attempt(generator, run)
+        async with job.transaction() as session:
+            retry_in = await _record(job, session, request_id, generator, outcome)
+    else:
+        async with job.transaction() as session:
+            run = await runs.start_run(session, request_id, job.settings, utcnow())
+            if run is None:
+                return
+            outcome = await _attempt(generator, run)
+            retry_in = await _record(job, session, request_id, generator, outcome)
+    if retry_in is not None:
+        raise RetryLater(retry_in, f"{generator.name} failed")
+
+
+Outcome = Sequence[Variant] | Accepted | ProviderError
+
+
+async def _attempt(generator: Generator, run: runs.Run) -> Outcome:
+    """What the provider gave, checked; its failure as a value."""
     try:
         result = await generator.generate(run.brief)
-        if not isinstance(result, Accepted):
-            result = list(result)[: run.brief.variants]
-            if not result:
-                raise UnusableCopy(f"{generator.name} sent no variants", provider=generator.name)
-            for number, variant in enumerate(result, start=1):
-                problem = unusable(variant, run.brief.shop.name)
-                if problem is not None:
-                    field, reason = problem
-                    raise UnusableCopy(
-                        f"{generator.name} sent copy that cannot be used: variant {number}'s "
-                        f"{field} {reason}",
-                        provider=generator.name,
-                    )
+        if isinstance(result, Accepted):
+            return result
+        variants = list(result)[: run.brief.variants]
+        if not variants:
+            raise UnusableCopy(f"{generator.name} sent no variants", provider=generator.name)
+        for number, variant in enumerate(variants, start=1):
+            problem = unusable(variant, run.brief.shop.name)
+            if problem is not None:
+                field, reason = problem
+                raise UnusableCopy(
+                    f"{generator.name} sent copy that cannot be used: variant {number}'s "
+                    f"{field} {reason}",
+                    provider=generator.name,
+                )
+        return variants
     except ProviderError as exc:
         log.warning(
             "campaign_generation_provider_failed",
-            request_id=request_id,
+            request_id=run.brief.request_id,
             provider=generator.name,
             error_code=exc.code,
             attempt=run.attempts,
         )
-        async with job.transaction() as session:
-            retry_in = await runs.record_run_failure(
-                session, request_id, exc.code, str(exc), job.settings, utcnow()
-            )
-        if retry_in is not None:
-            raise RetryLater(retry_in, f"{generator.name} failed") from None
-        return
-    async with job.transaction() as session:
-        await runs.finish_run(
-            session,
-            request_id,
-            result,
-            provider=generator.name,
-            settings=job.settings,
-            now=utcnow(),
+        return exc
+
+
+async def _record(
+    job: ShopJob, session: AsyncSession, request_id: str, generator: Generator, outcome: Outcome
+) -> float | None:
+    """Write the outcome; the seconds until the next run when it failed and may be retried."""
+    if isinstance(outcome, ProviderError):
+        return await runs.record_run_failure(
+            session, request_id, outcome.code, str(outcome), job.settings, utcnow()
         )
+    await runs.finish_run(
+        session, request_id, outcome, provider=generator.name, settings=job.settings, now=utcnow()
+    )
+    return None
 
 
 @shop_task("campaigns.expire_generation")
