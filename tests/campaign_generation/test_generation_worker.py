@@ -24,8 +24,9 @@ from starlette.routing import Route
 
 from bloomer_ai.campaign_generation import service
 from bloomer_ai.campaign_generation.schemas import GenerateRequest
+from bloomer_ai.config import AISettings
 from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
-from bloomer_ai.jobs.worker import WorkerOptions, run_worker
+from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor, run_worker
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.main import create_app, task_modules
 from bloomer_ai.models import Shop
@@ -97,6 +98,57 @@ async def test_a_worker_completes_a_request(
     assert row.status == "completed" and row.attempts == 1 and row.completed_by == "worker"
     assert row.output["occasion"]["name"] == "Moederdag" and len(row.output["variants"]) == 2
     assert await completed_events(worker_owner_engine, request_id) == 1
+
+
+async def test_a_provider_failure_is_retried_by_the_queue_then_fails(
+    worker_settings, worker_database, worker_sessions, worker_owner_engine, shop
+) -> None:
+    calls: list[float] = []
+
+    async def broken(request: Request) -> Response:
+        calls.append(time.monotonic())
+        return Response("overloaded", status_code=503)
+
+    upstream = Starlette(routes=[Route("/v1/chat/completions", broken, methods=["POST"])])
+    async with serving(upstream) as base:
+        settings = worker_settings.model_copy(
+            update={
+                "ai": AISettings(
+                    _env_file=None,
+                    ai_provider="openai",
+                    openai_base_url=f"{base}/v1",
+                    campaign_generation_max_attempts=3,
+                    campaign_generation_retry_seconds=0.2,
+                )
+            }
+        )
+        request_id = await ask(worker_sessions, shop, occasion="christmas")
+        worker = WorkerSupervisor(
+            settings,
+            worker_database,
+            options=WorkerOptions(concurrency=2, periodic=False),
+            task_modules=task_modules(),
+        )
+        worker.start()
+        try:
+
+            async def failed() -> bool:
+                return (await request_row(worker_owner_engine, request_id)).status == "failed"
+
+            await eventually(failed, 30, "three runs fail and the request with them")
+        finally:
+            await worker.stop()
+    row = await request_row(worker_owner_engine, request_id)
+    assert row.attempts == 3 and len(calls) == 3
+    assert (row.error_code, row.error_message) == ("provider_error", "openai answered HTTP 503")
+    assert calls[1] - calls[0] >= 0.15 and calls[2] - calls[1] >= 0.45  # 0.2 s, then ×3
+    failed_events = await fetch(
+        worker_owner_engine,
+        "SELECT count(*) AS n FROM webhook_events WHERE type = 'campaign.generation.failed' "
+        "AND payload->'generation'->>'id' = :id",
+        id=request_id,
+    )
+    assert failed_events[0].n == 1
 
 
 async def test_serve_with_its_worker_completes_a_request_over_http(
