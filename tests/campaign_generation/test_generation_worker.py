@@ -11,6 +11,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor, run_worker
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.main import create_app, task_modules
 from bloomer_ai.models import Shop
+from factories.campaign_generation import create_generation_row
 from factories.core import create_shop
 from support.auth import issue_key, key_headers
 from support.receiver import serving
@@ -149,6 +151,42 @@ async def test_a_provider_failure_is_retried_by_the_queue_then_fails(
         id=request_id,
     )
     assert failed_events[0].n == 1
+
+
+async def test_the_periodic_expiry_fails_a_request_past_its_deadline(
+    worker_settings, worker_database, worker_owner_engine, shop
+) -> None:
+    async with unit_of_work(make_operator_session_factory(worker_owner_engine)) as session:
+        late = await create_generation_row(
+            session,
+            shop,
+            status="awaiting_callback",
+            callback_deadline_at=utcnow() - timedelta(seconds=1),
+        )
+        waiting = await create_generation_row(
+            session,
+            shop,
+            status="awaiting_callback",
+            callback_deadline_at=utcnow() + timedelta(hours=1),
+        )
+    settings = worker_settings.model_copy(
+        update={"ai": AISettings(_env_file=None, campaign_generation_expiry_check_seconds=1)}
+    )
+    worker = WorkerSupervisor(
+        settings, worker_database, options=WorkerOptions(concurrency=2), task_modules=task_modules()
+    )
+    worker.start()
+    try:
+
+        async def expired() -> bool:
+            return (await request_row(worker_owner_engine, str(late.id))).status == "failed"
+
+        await eventually(expired, 30, "the periodic job fails the late request")
+    finally:
+        await worker.stop()
+    row = await request_row(worker_owner_engine, str(late.id))
+    assert row.error_code == "callback_deadline_passed" and row.failed_at is not None
+    assert (await request_row(worker_owner_engine, str(waiting.id))).status == "awaiting_callback"
 
 
 async def test_serve_with_its_worker_completes_a_request_over_http(
