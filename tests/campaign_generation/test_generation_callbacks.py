@@ -45,8 +45,9 @@ def settings(database_url):
     )
 
 
-def completed(shop_name: str, count: int = 1) -> dict[str, Any]:
+def completed(shop_name: str, count: int = 1, request_id: Any = None) -> dict[str, Any]:
     return {
+        **({"requestId": str(request_id)} if request_id is not None else {}),
         "status": "completed",
         "variants": [
             {
@@ -77,7 +78,7 @@ async def test_a_platform_signed_result_completes_once(client, db) -> None:
     shop = await create_shop(db, name="De Tulp")
     row = await waiting(db, shop)
     url = f"{ROUTE}/{row.id}/result"
-    body, headers = signing.standard(CALLBACK_SECRET, completed("De Tulp", 2))
+    body, headers = signing.standard(CALLBACK_SECRET, completed("De Tulp", 2, row.id))
     answer = await client.post(url, content=body, headers=headers)
     assert answer.status_code == 200, answer.text
     read = answer.json()
@@ -89,7 +90,7 @@ async def test_a_platform_signed_result_completes_once(client, db) -> None:
     again = await client.post(url, content=body, headers=headers)
     assert again.status_code == 200 and again.json() == read
     # Another result (a new webhook-id): the first one won.
-    body2, headers2 = signing.standard(CALLBACK_SECRET, completed("De Tulp"))
+    body2, headers2 = signing.standard(CALLBACK_SECRET, completed("De Tulp", 1, row.id))
     late = await client.post(url, content=body2, headers=headers2)
     assert late.status_code == 409 and late.json()["error"]["code"] == "generation_finished"
 
@@ -104,13 +105,25 @@ async def test_the_shops_lilli_integration_may_sign_and_no_one_else(client, db) 
     row = await waiting(db, shop)
     theirs = await waiting(db, other)
 
-    body, headers = signing.standard(LILLI_SECRET, completed("Bloemhof"))
     # The integration belongs to `shop`: it cannot sign for another shop's request.
+    body, headers = signing.standard(LILLI_SECRET, completed("Bloemhof", 1, theirs.id))
     refused = await client.post(f"{ROUTE}/{theirs.id}/result", content=body, headers=headers)
     assert refused.status_code == 401
     assert "www-authenticate" in refused.headers
+    body, headers = signing.standard(LILLI_SECRET, completed("Bloemhof", 1, row.id))
     answer = await client.post(f"{ROUTE}/{row.id}/result", content=body, headers=headers)
     assert answer.status_code == 200, answer.text
+
+    # A signed result names its request: the signature does not cover the URL, so a
+    # delivery captured for one request cannot be replayed against another.
+    second = await waiting(db, shop)
+    replayed = await client.post(f"{ROUTE}/{second.id}/result", content=body, headers=headers)
+    assert replayed.status_code == 422
+    assert replayed.json()["error"]["details"][0]["field"] == "body.requestId"
+    body, headers = signing.standard(LILLI_SECRET, completed("Bloemhof"))
+    unnamed = await client.post(f"{ROUTE}/{second.id}/result", content=body, headers=headers)
+    assert unnamed.status_code == 422
+    assert (await generation_row(db, str(second.id))).status == "awaiting_callback"
 
     wrong = "whsec_" + "d3JvbmctY2FsbGJhY2stc2VjcmV0LWZvci10ZXN0cw=="
     for secret in (wrong,):
@@ -118,7 +131,7 @@ async def test_the_shops_lilli_integration_may_sign_and_no_one_else(client, db) 
         bad = await client.post(f"{ROUTE}/{theirs.id}/result", content=body, headers=headers)
         assert bad.status_code == 401
     # Tampered body, unknown id, no credentials at all: 401 alike.
-    body, headers = signing.standard(CALLBACK_SECRET, completed("Bloemhof"))
+    body, headers = signing.standard(CALLBACK_SECRET, completed("Bloemhof", 1, theirs.id))
     tampered = body.replace(b"Bloemhof", b"Bloemhox")
     assert (
         await client.post(f"{ROUTE}/{theirs.id}/result", content=tampered, headers=headers)
@@ -154,6 +167,11 @@ async def test_an_api_key_with_campaigns_callback(client, db) -> None:
     as_user = await client.post(url, json=completed("Rozenhof"), headers=session)
     assert as_user.status_code == 403
     assert as_user.json()["error"]["code"] == "api_key_required"
+
+    mismatch = await client.post(
+        url, json=completed("Rozenhof", 1, theirs.id), headers=key_headers(key)
+    )
+    assert mismatch.status_code == 422
 
     answer = await client.post(url, json=completed("Rozenhof"), headers=key_headers(key))
     assert answer.status_code == 200, answer.text

@@ -598,12 +598,13 @@ export interface paths {
         put?: never;
         /**
          * Lilli delivers the result of a generation it accepted for later
-         * @description `{"status": "completed", "variants": [...]}` or `{"status": "failed", "error":
-         *     {"code", "message"}}`. The first valid result wins and finishes the request (the
-         *     `campaign.generation.*` webhook follows); the same delivery again (same `webhook-id`,
-         *     or the same body with a key) gets the request as it is. A result for a cancelled,
-         *     failed or completed request, or after the deadline, is `409`; variants outside the
-         *     channel's limits are `422` with their field (`body.variants[0].smsText`).
+         * @description `{"requestId", "status": "completed", "variants": [...]}` or `{"requestId", "status":
+         *     "failed", "error": {"code", "message"}}` (`requestId` required when signed: the
+         *     signature covers the body, not the URL). The first valid result wins and finishes the
+         *     request (the `campaign.generation.*` webhook follows); the same delivery again (same
+         *     `webhook-id`, or the same body with a key) gets the request as it is. A result for a
+         *     cancelled, failed or completed request, or after the deadline, is `409`; variants
+         *     outside the channel's limits are `422` with their field (`body.variants[0].smsText`).
          *
          *     **Access:** signed by the sender (Lilli) per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with `CAMPAIGN_CALLBACK_SECRET` or the shop's Lilli integration secret, or an API key of the shop holding `campaigns:callback`; no session.
          *
@@ -1394,6 +1395,11 @@ export interface components {
          * @description Lilli's result for a generation it accepted for later.
          */
         CallbackResult: {
+            /**
+             * Requestid
+             * @description The request this result is for. Required when the delivery is signed (the signature covers the body, not the URL); with a key, when given, it must match.
+             */
+            requestId?: string | null;
             /**
              * Status
              * @enum {string}

@@ -158,13 +158,19 @@ async def cancel_generation(
 async def deliver_result(
     generation_id: str, body: CallbackResult, sender: Sender, session: ShopSession
 ) -> GenerationRead:
-    """`{"status": "completed", "variants": [...]}` or `{"status": "failed", "error":
-    {"code", "message"}}`. The first valid result wins and finishes the request (the
-    `campaign.generation.*` webhook follows); the same delivery again (same `webhook-id`,
-    or the same body with a key) gets the request as it is. A result for a cancelled,
-    failed or completed request, or after the deadline, is `409`; variants outside the
-    channel's limits are `422` with their field (`body.variants[0].smsText`)."""
+    """`{"requestId", "status": "completed", "variants": [...]}` or `{"requestId", "status":
+    "failed", "error": {"code", "message"}}` (`requestId` required when signed: the
+    signature covers the body, not the URL). The first valid result wins and finishes the
+    request (the `campaign.generation.*` webhook follows); the same delivery again (same
+    `webhook-id`, or the same body with a key) gets the request as it is. A result for a
+    cancelled, failed or completed request, or after the deadline, is `409`; variants
+    outside the channel's limits are `422` with their field (`body.variants[0].smsText`)."""
     row = await service.deliver_result(
-        session, generation_id, body, callback_id=sender.callback_id, now=utcnow()
+        session,
+        generation_id,
+        body,
+        callback_id=sender.callback_id,
+        signed=sender.via == "signature",
+        now=utcnow(),
     )
     return to_read(row)

@@ -33,3 +33,11 @@ class UnusableResult(ValidationFailed):
 
     code = "validation_error"
     message = "The result does not fit the channel's limits."
+
+
+class ResultForAnotherRequest(ValidationFailed):
+    """422: a signed result must name the request of its URL in its body (the signature
+    covers the body only), and a named one must match."""
+
+    code = "validation_error"
+    message = "The result does not name this generation request."

@@ -125,6 +125,11 @@ class CallbackError(InputSchema):
 class CallbackResult(InputSchema):
     """Lilli's result for a generation it accepted for later."""
 
+    request_id: uuid.UUID | None = Field(
+        default=None,
+        description="The request this result is for. Required when the delivery is signed "
+        "(the signature covers the body, not the URL); with a key, when given, it must match.",
+    )
     status: Literal["completed", "failed"]
     variants: list[VariantIn] | None = Field(
         default=None, min_length=1, max_length=MAX_VARIANTS, description="With `completed`."

@@ -16,6 +16,7 @@ from bloomer_ai.campaign_generation.errors import (
     CallbackTooLate,
     GenerationFinished,
     GenerationNotFound,
+    ResultForAnotherRequest,
     UnknownOccasion,
     UnusableResult,
 )
@@ -28,6 +29,7 @@ from bloomer_ai.campaigns.rules.occasions import OccasionDay, occasion_keys, occ
 from bloomer_ai.campaigns.service import default_language, shop_zone
 from bloomer_ai.integrations import service as integrations
 from bloomer_ai.kit.encryption import Keyring
+from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import CampaignGenerationRequest
 from bloomer_ai.shops import service as shops
@@ -137,11 +139,26 @@ async def deliver_result(
     result: CallbackResult,
     *,
     callback_id: str,
+    signed: bool,
     now: datetime,
 ) -> CampaignGenerationRequest:
     """The first valid result wins; the same delivery again gets the request as it is; a
     result for a request that is finished otherwise is 409, and so is one after the
-    deadline (the expiry job fails the request)."""
+    deadline (the expiry job fails the request). A signed result names its request in the
+    body: the signature does not cover the URL, so a captured delivery cannot be replayed
+    against another request."""
+    named = result.request_id
+    if (named is None and signed) or (named is not None and named != parse_id(request_id)):
+        raise ResultForAnotherRequest(
+            details=[
+                {
+                    "field": "body.requestId",
+                    "message": "must be the id of the request in the URL"
+                    + (" (required when the result is signed)" if signed else ""),
+                    "type": "request_mismatch",
+                }
+            ]
+        )
     row = await GenerationRepository(session).get_for_update(request_id)
     if row is None:
         raise GenerationNotFound()
