@@ -520,7 +520,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-jobs",
         action="store_true",
-        help="skip bench/jobs_bench.py (worker throughput, the delivery drain)",
+        help="skip bench/jobs_bench.py (worker throughput, generation, the delivery drain)",
     )
     parser.add_argument(
         "--skip-drain",

@@ -34,6 +34,7 @@ from bloomer_ai.db.engine import DatabaseTarget
 from bloomer_ai.main import create_app
 from conftest import make_settings
 from factories.agent import create_conversation
+from factories.campaign_generation import create_generation_row
 from factories.core import add_member, create_customer, create_order, create_shop, create_user
 from factories.integrations import create_integration
 from factories.outbound_webhooks import create_endpoint_row, create_event_row
@@ -88,6 +89,11 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ai/campaigns/suggest"): {"occasion": "christmas"},
     ("POST", "/api/ai/products"): {"name": "Red roses", "price": 2950},
     ("PATCH", "/api/ai/products/{product_id}"): {"available": False},
+    ("POST", "/api/ai/campaigns/generate"): {"input": {"channel": "email"}},
+    ("POST", "/api/ai/campaigns/generate/{generation_id}/result"): {
+        "status": "failed",
+        "error": {"code": "route_table", "message": "route table"},
+    },
 }
 
 
@@ -220,6 +226,7 @@ async def caller(db) -> Caller:
     theirs_endpoint = await create_endpoint_row(db, other)
     theirs_event = await create_event_row(db, other)
     theirs_product = await create_product(db, other)
+    theirs_generation = await create_generation_row(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -242,6 +249,7 @@ async def caller(db) -> Caller:
             "endpoint_id": str(theirs_endpoint.id),
             "event_id": str(theirs_event.id),
             "product_id": str(theirs_product.id),
+            "generation_id": str(theirs_generation.id),
         },
     )
 

@@ -3,6 +3,7 @@
 from bloomer_ai.models.agent import AgentConversation, AgentMessage
 from bloomer_ai.models.api_key import ApiKey
 from bloomer_ai.models.base import Base, ShopScoped
+from bloomer_ai.models.campaign_generation import CampaignGenerationRequest
 from bloomer_ai.models.customer import Customer
 from bloomer_ai.models.idempotency import IdempotencyKey
 from bloomer_ai.models.integration import Integration
@@ -26,6 +27,7 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "CampaignGenerationRequest",
     "Customer",
     "IdempotencyKey",
     "Integration",
