@@ -26,6 +26,7 @@ DEFAULT_CONFIG = {
     "businessHours": None,
     "language": "en",
     "handoff": {"enabled": False, "afterMessages": None, "keywords": []},
+    "delivery": None,
 }
 HOURS = {
     "timezone": "Europe/Amsterdam",
@@ -162,6 +163,8 @@ async def test_patch_merges(client, world, db, tokens):
     assert result["config"]["businessHours"] == {
         **HOURS,
         "weekly": {day: HOURS["weekly"].get(day, []) for day in WEEKDAYS},
+        "closesOnPublicHolidays": False,
+        "holidaySubdivision": None,
     }
     assert result["config"]["language"] == "en"
 

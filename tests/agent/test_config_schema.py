@@ -304,3 +304,61 @@ def test_next_opening_skips_closed_dates() -> None:
     )
     thursday_evening = datetime(2026, 12, 24, 18, 0, tzinfo=UTC)
     assert next_opening(config, "UTC", thursday_evening) == (date(2026, 12, 31), "09:00")
+
+
+# --- delivery settings and public holidays (the shop tools read them) ------------------------
+
+
+def test_delivery_settings_are_validated_with_their_paths():
+    from bloomer_ai.agent.config.schema import AgentConfig, apply_config_patch
+
+    config = AgentConfig.model_validate(
+        {
+            "delivery": {
+                "zones": [{"name": "Centrum", "fee": 495, "postalCodes": ["1011"]}],
+                "days": ["sat", "mon"],
+                "cutoffTime": "12:00",
+                "fee": 695,
+            },
+            "businessHours": {"closesOnPublicHolidays": True, "holidaySubdivision": "BY"},
+        }
+    )
+    assert config.delivery is not None and config.delivery.days == ["mon", "sat"]
+    bad = {
+        "delivery": {
+            "zones": [{"name": "A"}, {"name": "a"}],
+            "days": ["mon", "mon"],
+            "cutoffTime": "25:00",
+            "fee": -1,
+        }
+    }
+    with pytest.raises(ValidationError) as caught:
+        apply_config_patch({}, bad)
+    paths = {".".join(str(p) for p in error["loc"]) for error in caught.value.errors()}
+    assert {
+        "config.delivery.zones",
+        "config.delivery.days",
+        "config.delivery.cutoffTime",
+        "config.delivery.fee",
+    } <= paths
+    with pytest.raises(ValidationError):
+        AgentConfig.model_validate({"businessHours": {"closesOnPublicHolidays": "yes"}})
+
+
+def test_public_holidays_close_the_shop_only_when_configured():
+    from datetime import date
+
+    from bloomer_ai.agent.config.schema import AgentConfig, closed_reason, public_holiday
+
+    closing = AgentConfig.model_validate({"businessHours": {"closesOnPublicHolidays": True}})
+    assert public_holiday(closing, "NL", date(2026, 4, 27))  # King's Day
+    assert closed_reason(closing, "NL", date(2026, 4, 27)) == "public_holiday"
+    assert closed_reason(closing, "NL", date(2026, 4, 28)) is None
+    assert public_holiday(closing, "ZZ", date(2026, 12, 25)) is None  # unknown country
+    staying_open = AgentConfig.model_validate({"businessHours": {}})
+    assert public_holiday(staying_open, "NL", date(2026, 12, 25)) is None
+    bavaria = AgentConfig.model_validate(
+        {"businessHours": {"closesOnPublicHolidays": True, "holidaySubdivision": "BY"}}
+    )
+    assert public_holiday(bavaria, "DE", date(2026, 1, 6))  # Epiphany: Bavaria only
+    assert public_holiday(closing, "DE", date(2026, 1, 6)) is None

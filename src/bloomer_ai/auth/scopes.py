@@ -12,6 +12,7 @@ class Scope(StrEnum):
     CONVERSATIONS_WRITE = "conversations:write"
     SHOP_READ = "shop:read"
     ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
     CUSTOMERS_READ = "customers:read"
     SUPPORT_CONTEXT = "support:context"
     SUPPORT_EVENTS = "support:events"
@@ -40,6 +41,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Create conversations and append messages Lilli handled itself.",
     Scope.SHOP_READ: "Read the shop's profile (name, country, time zone, currency).",
     Scope.ORDERS_READ: "Read the shop's orders and their items.",
+    Scope.ORDERS_WRITE: "Place orders through the shop tools (they wait for confirmation).",
     Scope.CUSTOMERS_READ: "Find the shop's customers by phone, e-mail or name.",
     Scope.SUPPORT_CONTEXT: "Read the minimal support context of a customer.",
     Scope.SUPPORT_EVENTS: "Send and read support automation events.",

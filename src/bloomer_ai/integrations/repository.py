@@ -58,6 +58,15 @@ class IntegrationRepository(ShopScopedRepository):
     async def get(self, integration_id: str | uuid.UUID) -> Integration | None:
         return await self._get(Integration, integration_id)
 
+    async def active_of_provider(self, provider: str) -> Sequence[Integration]:
+        """The shop's active integrations with ``provider`` (any kind)."""
+        statement = select(Integration).where(
+            Integration.shop_id == self.shop_id,
+            Integration.provider == provider,
+            Integration.status == "active",
+        )
+        return (await self.session.scalars(statement)).all()
+
     async def page(
         self, params: PageParams, *, kind: str | None = None, provider: str | None = None
     ) -> tuple[Sequence[Integration], str | None]:

@@ -135,6 +135,19 @@ def signing_secrets(integration: Integration | IntegrationRef, keyring: Keyring)
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+async def shop_signing_secrets(session: AsyncSession, provider: str, keyring: Keyring) -> list[str]:
+    """Every signing secret of the session's shop's active integrations with ``provider``
+    (a callback from that provider may be signed with any of them). An integration whose
+    secrets cannot be opened is skipped (and logged, with the key's id)."""
+    secrets: list[str] = []
+    for integration in await IntegrationRepository(session).active_of_provider(provider):
+        try:
+            secrets.extend(signing_secrets(integration, keyring))
+        except SecretsUnreadable:
+            continue
+    return secrets
+
+
 def _check_secret_names(provider: str, names: Iterable[str]) -> None:
     allowed = SECRET_NAMES[provider]
     for name in names:

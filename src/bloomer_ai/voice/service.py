@@ -11,7 +11,6 @@ thing allowed here); the rest is a row or two in the request's transaction.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.customers import service as customers
 from bloomer_ai.errors import ValidationFailed
 from bloomer_ai.integrations import service as integrations
@@ -31,6 +32,7 @@ from bloomer_ai.models import Order, OrderItem, VoiceCall, VoiceCallEvent
 from bloomer_ai.orders import service as orders
 from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.shops import service as shops
+from bloomer_ai.tools import service as tools
 from bloomer_ai.voice.errors import VoiceCallNotFound
 from bloomer_ai.voice.providers import lilli, twilio, vapi
 from bloomer_ai.voice.providers.base import CallUpdate, ToolRequest, VoiceSettings
@@ -43,10 +45,17 @@ from bloomer_ai.voice.schemas import VoiceOrderCreate
 
 log = structlog.get_logger("bloomer_ai.voice")
 
-# What the voice AI may do through the shop tools: read the shop, its orders and a
-# customer's context, and place an order (the scopes a tool names decide, issue 18).
+# What the voice AI may do through the shop tools (each tool names the scope it needs,
+# docs/tools.md): read the shop, its orders and a customer's support context, place an
+# order, hand the caller over to a person.
 VOICE_TOOL_SCOPES = frozenset(
-    {"shop:read", "orders:read", "orders:write", "voice:orders", "customers:read"}
+    {
+        Scope.SHOP_READ.value,
+        Scope.ORDERS_READ.value,
+        Scope.ORDERS_WRITE.value,
+        Scope.SUPPORT_CONTEXT.value,
+        Scope.SUPPORT_EVENTS.value,
+    }
 )
 
 # --- receiving a delivery -------------------------------------------------------------------
@@ -251,20 +260,42 @@ async def run_tool(
     *,
     call: VoiceCall | None,
 ) -> tuple[ToolRequest, bool, object]:
-    """Run one shop tool the voice AI asked for, inline; never raises for the tool's own
-    failure: ``(request, ok, result or error)``.
+    """Run one shop tool the voice AI asked for, inline, through the shop tools'
+    ``call_tool`` (scoped, validated, recorded on the call); never raises for an unknown
+    tool, bad arguments or the tool's own failure: ``(request, ok, result or error)``.
 
-    The seam to the shop tools (``bloomer_ai.tools.service.call_tool``, issue 18): until
-    that module is on this branch, every tool answers ``tools_unavailable``."""
-    started = time.perf_counter()
-    error = {"code": "tools_unavailable", "message": "The shop tools are not available yet."}
-    log.info(
-        "voice_tool_called",
-        tool=request.name[:64],
-        ok=False,
-        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    The tool call's id makes a retry safe: Vapi or Lilli sending the same ``place_order``
+    again (a new delivery) gets the first order back, not a second one. An order placed
+    on a call is linked to it."""
+    principal = Principal(kind=PrincipalKind.WEBHOOK, shop_id=shop_id, scopes=VOICE_TOOL_SCOPES)
+    key = f"voice:{call.id}:{request.id}" if call is not None and request.id else None
+    outcome = await tools.call_tool(
+        session,
+        principal,
+        request.name,
+        request.arguments,
+        voice_call_id=call.id if call is not None else None,
+        idempotency_key=key,
     )
-    return request, False, error
+    if not outcome.ok:
+        error = outcome.error
+        return (
+            request,
+            False,
+            (error.model_dump() if error is not None else {"code": "tool_failed", "message": ""}),
+        )
+    result: dict[str, Any] = dict(outcome.result or {})
+    order_id = result.get("orderId")
+    if call is not None and request.name == "place_order" and isinstance(order_id, str):
+        await _link_order(session, call, order_id)
+    return request, True, result
+
+
+async def _link_order(session: AsyncSession, call: VoiceCall, order_id: str) -> None:
+    order = await orders.get_order(session, order_id)
+    call.order_id = order.id
+    call.customer_id = call.customer_id or order.customer_id
+    await VoiceCallRepository(session).save(call)
 
 
 # --- reading calls and events ---------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Literal
 
 from bloomer_ai.config import Settings
 
-Feature = Literal["agent", "voice", "support", "routing", "campaigns"]
+Feature = Literal["agent", "voice", "support", "routing", "campaigns", "tools"]
 
 
 def feature_switch(feature: Feature) -> str:

@@ -16,9 +16,10 @@ import functools
 import itertools
 import re
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
+import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -113,6 +114,19 @@ class BusinessHours(_CamelModel):
     )
     weekly: WeeklyHours = Field(default_factory=WeeklyHours)
     closed_dates: list[date] = Field(default_factory=list, max_length=1000)
+    closes_on_public_holidays: bool = Field(
+        default=False,
+        strict=True,
+        description="Closed on the public holidays of the shop's country (the `holidays` "
+        "package), as on a closed date.",
+    )
+    holiday_subdivision: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        pattern=r"^[A-Za-z0-9]{1,10}$",
+        description="A region of the shop's country whose holidays count too (e.g. BY).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -130,6 +144,66 @@ class HandoffConfig(_CamelModel):
     )
 
 
+WeekdayKey = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_FEE_MINOR = 10_000_000
+
+
+class DeliveryZone(_CamelModel):
+    """A zone the shop delivers to: a name, and optionally its own fee and postal codes."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    fee: int | None = Field(
+        default=None, ge=0, le=MAX_FEE_MINOR, strict=True, description="Minor units."
+    )
+    postal_codes: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=12)]
+    ] = Field(default_factory=list, max_length=500, description="Postal codes or prefixes.")
+
+
+class DeliverySettings(_CamelModel):
+    """How the shop delivers: zones, weekdays, the cut-off time for same-day, the fee."""
+
+    zones: list[DeliveryZone] = Field(default_factory=list, max_length=50)
+    days: list[WeekdayKey] = Field(default_factory=list, max_length=7)
+    cutoff_time: Clock | None = Field(
+        default=None, description="Orders placed before this local time are delivered the same day."
+    )
+    fee: int = Field(default=0, ge=0, le=MAX_FEE_MINOR, strict=True, description="Minor units.")
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zone_names(cls, zones: list[DeliveryZone]) -> list[DeliveryZone]:
+        seen: set[str] = set()
+        for zone in zones:
+            key = zone.name.casefold()
+            if key in seen:
+                raise ValueError(f"the zone {zone.name!r} is named twice")
+            seen.add(key)
+        return zones
+
+    @field_validator("days")
+    @classmethod
+    def _unique_days(cls, days: list[str]) -> list[str]:
+        if len(set(days)) != len(days):
+            raise ValueError("a weekday is named twice")
+        return sorted(days, key=WEEKDAY_KEYS.index)
+
+    def delivers_on(self, day: date) -> bool:
+        return WEEKDAY_KEYS[day.weekday()] in self.days
+
+    def zone_named(self, name: str) -> DeliveryZone | None:
+        wanted = name.strip().casefold()
+        return next((zone for zone in self.zones if zone.name.casefold() == wanted), None)
+
+    def zone_of_postal_code(self, postal_code: str) -> DeliveryZone | None:
+        wanted = postal_code.replace(" ", "").upper()
+        for zone in self.zones:
+            for code in zone.postal_codes:
+                if wanted.startswith(code.replace(" ", "").upper()):
+                    return zone
+        return None
+
+
 class AgentConfig(_CamelModel):
     greeting: str = Field(default=DEFAULT_GREETING, min_length=1, max_length=500)
     business_hours: BusinessHours | None = Field(
@@ -137,6 +211,9 @@ class AgentConfig(_CamelModel):
     )
     language: str = Field(default=DEFAULT_LANGUAGE, max_length=35)
     handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    delivery: DeliverySettings | None = Field(
+        default=None, description="Absent: the shop has not told us how it delivers."
+    )
 
     @field_validator("language")
     @classmethod
@@ -233,6 +310,36 @@ def hours_for(config: AgentConfig, weekday: int) -> list[tuple[str, str]]:
 
 def is_closed_date(config: AgentConfig, day: date) -> bool:
     return config.business_hours is not None and day in config.business_hours.closed_dates
+
+
+def public_holiday(config: AgentConfig, country: str, day: date) -> str | None:
+    """The name of the public holiday ``day`` is in the shop's country (and the configured
+    subdivision), when the config says the shop closes on them; else None."""
+    hours = config.business_hours
+    if hours is None or not hours.closes_on_public_holidays:
+        return None
+    calendar = _holiday_calendar(country.upper(), hours.holiday_subdivision, day.year)
+    if calendar is None:
+        return None
+    name = calendar.get(day)
+    return str(name) if name else None
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_calendar(country: str, subdivision: str | None, year: int) -> Any:
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision, years=year)
+    except (NotImplementedError, KeyError, ValueError):  # a country or region it does not know
+        return None
+
+
+def closed_reason(config: AgentConfig, country: str, day: date) -> str | None:
+    """Why the shop is closed all day: ``closed_date``, ``public_holiday``; None otherwise."""
+    if is_closed_date(config, day):
+        return "closed_date"
+    if public_holiday(config, country, day) is not None:
+        return "public_holiday"
+    return None
 
 
 def _local(config: AgentConfig, shop_timezone: str, when: datetime) -> datetime:

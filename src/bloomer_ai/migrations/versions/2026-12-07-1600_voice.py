@@ -5,9 +5,11 @@ E.164, status, times, summary, transcript (purged after VOICE_TRANSCRIPT_RETENTI
 the customer matched by phone and the order taken. ``voice_call_events``: every accepted
 delivery about a call, its payload reduced. Both are shop-owned: row-level security enabled
 and forced, as every other. The transcript purge spans shops: one SECURITY DEFINER function.
+A tool call made during a call (``tool_calls.voice_call_id``) now refers to it, in its shop,
+and goes with it when the call is erased.
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -17,14 +19,13 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
-revision: str = "0014"
-down_revision: str | None = "0011"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("voice_calls", "voice_call_events")
 E164 = "^\\+[1-9][0-9]{6,14}$"
 
@@ -188,16 +189,16 @@ def upgrade() -> None:
     )
 
     for table in SHOP_OWNED:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY shop_isolation ON {table} "
-            f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-        )
-        op.execute(
-            f"CREATE POLICY operator_access ON {table} TO CURRENT_USER "
-            "USING (true) WITH CHECK (true)"
-        )
+        for statement in shop_isolation(table):
+            op.execute(statement)
+    op.create_foreign_key(
+        "fk_tool_calls_shop_voice_call",
+        "tool_calls",
+        "voice_calls",
+        ["shop_id", "voice_call_id"],
+        ["shop_id", "id"],
+        ondelete="CASCADE",
+    )
     op.execute(PURGE)
     role = context.config.attributes.get("app_role")
     if role:
@@ -205,6 +206,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_constraint("fk_tool_calls_shop_voice_call", "tool_calls", type_="foreignkey")
     op.execute(RESTORE)
     op.execute("DROP FUNCTION IF EXISTS purge_voice_transcripts(timestamptz)")
     op.drop_table("voice_call_events")
