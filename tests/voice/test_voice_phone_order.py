@@ -18,6 +18,7 @@ from factories.core import create_shop
 from factories.integrations import create_integration
 from factories.routing import create_rule_row
 from support import signing
+from support.auth import issue_key, key_headers
 from support.voice_calls import (
     CALLER,
     LILLI_SECRET,
@@ -195,3 +196,12 @@ async def test_a_whole_phone_order_through_lilli(client, db, shop) -> None:
         ],
         ["opening_hours", "find_order", "place_order"],
     )
+
+    # The shop erases the call: its events and tool call records go with it, the order stays.
+    _, secret = await issue_key(db, shop, ["voice:events"])
+    (call,) = left["calls"]
+    erased = await client.delete(f"/api/ai/voice/calls/{call.id}", headers=key_headers(secret))
+    assert erased.status_code == 204
+    after = await what_is_left(db, shop)
+    assert (after["calls"], after["events"], after["tool_calls"]) == ([], [], [])
+    assert len(after["orders"]) == 1
