@@ -84,7 +84,10 @@ async def _settings_of(session: AsyncSession, event: InboundEvent) -> VoiceSetti
     return VoiceSettings.of(integration.settings)
 
 
-def _e164(raw: str | None, country: str) -> str | None:
+UNKNOWN_REGION = "ZZ"  # phonenumbers' "no region": enough for a number in E.164
+
+
+def _e164(raw: str | None, country: str | None) -> str | None:
     return normalise_phone(raw, country) if raw else None
 
 
@@ -104,10 +107,12 @@ async def record_update(
     """Find or create the call, apply what the delivery says, store its event."""
     assert update.provider_call_id is not None
     now = now or datetime.now(UTC)
-    shop = await shops.shop_profile(session)
+    # Providers send E.164; only a national spelling needs the shop's country (a read).
+    national = any(n and not n.startswith("+") for n in (update.from_number, update.to_number))
+    country = (await shops.shop_profile(session)).country if national else None
     repository = VoiceCallRepository(session)
-    from_number = _e164(update.from_number, shop.country)
-    to_number = _e164(update.to_number, shop.country)
+    from_number = _e164(update.from_number, country)
+    to_number = _e164(update.to_number, country)
     call = await repository.claim(
         provider,
         update.provider_call_id,
@@ -118,6 +123,8 @@ async def record_update(
         started_at=update.started_at or now,
     )
     was_over = call.status in ("ended", "failed") and call.ended_at is not None
+    created = call.created_at == call.updated_at  # inserted by this claim, not found
+    caller_before = _caller(call)
     call.from_number = call.from_number or from_number
     call.to_number = call.to_number or to_number
     # An ended call stays ended: a late status of an earlier moment does not reopen it.
@@ -136,9 +143,11 @@ async def record_update(
     if call.duration_seconds is None and call.status == "ended" and call.started_at:
         ended = call.ended_at or now
         call.duration_seconds = max(0, round((ended - call.started_at).total_seconds()))
-    if call.customer_id is None and (caller := _caller(call)) is not None:
+    # The caller is matched once: when the call is new, or its number first known.
+    caller = _caller(call)
+    if call.customer_id is None and caller is not None and (created or caller != caller_before):
         call.customer_id = await customers.find_customer_id(
-            session, phone=caller, email=None, country=shop.country
+            session, phone=caller, email=None, country=country or UNKNOWN_REGION
         )
     await repository.save(call)
     if call.status in ("ended", "failed") and not was_over:
