@@ -190,7 +190,6 @@ async def announce_call_ended(session: AsyncSession, call: VoiceCall) -> None:
 async def receive_delivery(session: AsyncSession, delivery: InboundEvent) -> InboundReply:
     """The inbound handler of voice, for every provider (registered at start-up)."""
     update = _update_of(delivery)
-    settings = await _settings_of(session, delivery)
     call: VoiceCall | None = None
     if not update.ignored and update.provider_call_id:
         call, event = await record_update(
@@ -204,9 +203,9 @@ async def receive_delivery(session: AsyncSession, delivery: InboundEvent) -> Inb
             customer_matched=call.customer_id is not None,
         )
     if delivery.provider == "twilio":
-        return await _twilio_answer(session, update, settings)
+        return await _twilio_answer(session, delivery, update)
     if delivery.provider == "vapi":
-        return await _vapi_answer(session, delivery, update, settings, call)
+        return await _vapi_answer(session, delivery, update, call)
     return await _lilli_answer(session, delivery, update, call)
 
 
@@ -215,10 +214,11 @@ def _json(body: Mapping[str, Any]) -> InboundReply:
 
 
 async def _twilio_answer(
-    session: AsyncSession, update: CallUpdate, settings: VoiceSettings
+    session: AsyncSession, delivery: InboundEvent, update: CallUpdate
 ) -> InboundReply:
     if update.type != "call.incoming":
         return InboundReply(200, twilio.twiml(), "text/xml")
+    settings = await _settings_of(session, delivery)
     forward_to = None
     if settings.mode == "forward" and settings.forward_to:
         shop = await shops.shop_profile(session)
@@ -230,10 +230,10 @@ async def _vapi_answer(
     session: AsyncSession,
     delivery: InboundEvent,
     update: CallUpdate,
-    settings: VoiceSettings,
     call: VoiceCall | None,
 ) -> InboundReply:
     if update.type == "assistant.requested":
+        settings = await _settings_of(session, delivery)
         return _json(vapi.assistant_answer(settings, str(delivery.shop_id)))
     if update.type == "tool.called":
         outcomes = [
