@@ -176,5 +176,7 @@ def test_dates_times_and_money_in_each_language() -> None:
         "7,50 €",
         "7,50 €",
     ]
-    assert weekday_list(["mon", "tue", "wed", "thu", "fri", "sat"], "nl") == "maandag t/m zaterdag"
-    assert weekday_list(["sat", "mon"], "de") == "Montag und Samstag"
+    assert weekday_list(["mon", "tue", "wed", "thu", "fri", "sat"], "nl") == (
+        "van maandag t/m zaterdag"
+    )
+    assert weekday_list(["sat", "mon"], "de") == "am Montag und Samstag"

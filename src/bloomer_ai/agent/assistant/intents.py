@@ -16,6 +16,7 @@ from datetime import date
 from typing import Literal
 
 from bloomer_ai.agent.assistant.language import word_set, words_of
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number as order_number_in
 from bloomer_ai.agent.assistant.when import When, find_when
 
 IntentKind = Literal[
@@ -42,6 +43,8 @@ class Intent:
     delivery_aspect: DeliveryAspect = "general"
     product_words: tuple[str, ...] = field(default=())
     asks_price: bool = False
+    weekly: bool = False
+    """Asks for the opening hours in general ("what are your opening hours?")."""
     greeted: bool = False
     """The message also opened with a greeting ("Good morning! Are you open today?")."""
 
@@ -65,12 +68,8 @@ HANDOFF = _pattern(
     r"une\s+personne",
     r"un\s+conseiller",
 )
-ORDER_NUMBER = re.compile(
-    r"(?:order|bestelling|bestellung|commande|ordernummer|bestelnummer|bestellnummer"
-    r"|numéro|number|nummer|nr|no)\.?\s*(?:number|nummer|nr|no|n°|#)?\.?\s*[:#]?\s*(\d{3,10})\b"
-    r"|#\s*(\d{3,10})\b"
-)
 BARE_NUMBER = re.compile(r"^\W*#?(\d{3,10})\W*$")
+MIN_ORDER_DIGITS = 3
 
 DELIVERY = _pattern(
     r"deliver(?:s|y|ies|ed|ing)?",
@@ -154,6 +153,15 @@ HOURS = _pattern(
     r"horaires?",
     r"à\s+quelle\s+heure",
     r"quelle\s+heure",
+)
+WEEKLY_HOURS = _pattern(
+    r"opening\s+hours",
+    r"(?:your|the|shop)\s+hours",
+    r"openingstijden",
+    r"openingsuren",
+    r"öffnungszeiten",
+    r"horaires",
+    r"heures\s+d'ouverture",
 )
 PRODUCTS = _pattern(
     r"do\s+you\s+(?:have|sell|stock|carry)",
@@ -254,15 +262,19 @@ _NOT_PRODUCT = word_set(
 
 
 def extract_order_number(text: str) -> str | None:
-    match = ORDER_NUMBER.search(text.casefold()) or BARE_NUMBER.match(text)
-    if match is None:
-        return None
-    return next(group for group in match.groups() if group)
+    """An order number the text names ("order 1042", "Bestellung #1042", "commande n° 1042")
+    or a message that is only a number ("1042"); short numbers ("order 12 roses") are
+    quantities, not orders."""
+    named = order_number_in(text)
+    if named is not None and sum(ch.isdigit() for ch in named) >= MIN_ORDER_DIGITS:
+        return named
+    bare = BARE_NUMBER.match(text)
+    return bare.group(1) if bare else None
 
 
 def product_words(text: str) -> tuple[str, ...]:
     """The words of a product question that may name the product ("red roses")."""
-    words = [w.strip("'-") for w in words_of(text)]
+    words = [part.strip("'") for word in words_of(text) for part in word.split("-")]
     return tuple(w for w in words if w and w not in _NOT_PRODUCT and not w.isdigit())
 
 
@@ -299,7 +311,8 @@ def read_intent(
             aspect = "zones"
         return Intent("delivery", when=when, delivery_aspect=aspect, greeted=greeted)
     if HOURS.search(lowered):
-        return Intent("hours", when=when, greeted=greeted)
+        weekly = when is None and WEEKLY_HOURS.search(lowered) is not None
+        return Intent("hours", when=when, weekly=weekly, greeted=greeted)
     if PRODUCTS.search(lowered) or PRICE.search(lowered):
         return Intent(
             "products",

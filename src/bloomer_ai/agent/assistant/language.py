@@ -37,8 +37,8 @@ _MARKERS: dict[Language, frozenset[str]] = {
     "nl": word_set(
         """
         jullie je jij u uw zijn zijn is het een wat wanneer waar hoe laat hoeveel kan kunnen
-        kunt heb hebben hebt mijn onze ik we wij graag bedankt dank dankjewel dankuwel
-        hoi hallo goedemorgen goedemiddag goedenavond vandaag morgen overmorgen vanavond
+        kunt heb hebben hebt mijn onze ik we wij graag bedankt dankjewel dankuwel
+        hoi goedemorgen goedemiddag goedenavond vandaag morgen overmorgen vanavond
         vanmiddag nu bezorgen bezorgt bezorging bezorgkosten leveren levert kost kosten
         prijs openingstijden gesloten dicht bestelling besteld zondag maandag dinsdag
         woensdag donderdag vrijdag zaterdag kerst kerstmis pasen nieuwjaar nog ook
@@ -66,7 +66,8 @@ _MARKERS: dict[Language, frozenset[str]] = {
         livraisons coûte coûtent prix frais ouvert ouverte ouverts horaires fermé fermée
         fermés commande commandé dimanche lundi mardi mercredi jeudi vendredi samedi noël
         pâques jour an encore aussi rouges blanches roses jaunes fleurs bouquet avez
-        avez-vous y a-t-il le la les des du et pour avec au aux aider arrive
+        avez-vous y a-t-il le la les des du et pour avec au aux aider arrive à très
+        voudrais aimerais souhaite souhaiterais parler fleuriste beaucoup
         """
     ),
 }
@@ -82,7 +83,9 @@ MARKERS: dict[Language, frozenset[str]] = {
     language: words - _SHARED for language, words in _MARKERS.items()
 }
 
-_FRENCH_ELISIONS = frozenset({"c", "l", "d", "j", "qu", "n", "s", "m", "t"})
+_FRENCH_ELISIONS = frozenset(
+    {"c", "l", "d", "j", "qu", "n", "s", "m", "t", "quelqu", "jusqu", "lorsqu", "puisqu"}
+)
 _WORD_RE = re.compile(r"[a-zà-ÿß'’-]+")
 
 

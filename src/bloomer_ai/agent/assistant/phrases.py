@@ -37,27 +37,51 @@ MONTHS: dict[Language, tuple[str, ...]] = {
 }  # fmt: skip
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# A named day as each language says "on …" it (the preposition belongs to the name in
+# French and German, where it changes with the name).
 NAMED_DAYS: dict[str, dict[Language, str]] = {
-    "christmas_eve": {"en": "Christmas Eve", "nl": "kerstavond", "de": "Heiligabend",
+    "christmas_eve": {"en": "on Christmas Eve", "nl": "op kerstavond", "de": "an Heiligabend",
                       "fr": "la veille de Noël"},
-    "christmas": {"en": "Christmas Day", "nl": "eerste kerstdag", "de": "der erste Weihnachtstag",
-                  "fr": "Noël"},
-    "boxing_day": {"en": "Boxing Day", "nl": "tweede kerstdag",
-                   "de": "der zweite Weihnachtstag", "fr": "le lendemain de Noël"},
-    "new_years_eve": {"en": "New Year's Eve", "nl": "oudejaarsdag", "de": "Silvester",
-                      "fr": "la Saint-Sylvestre"},
-    "new_year": {"en": "New Year's Day", "nl": "nieuwjaarsdag", "de": "Neujahr",
+    "christmas": {"en": "on Christmas Day", "nl": "op eerste kerstdag",
+                  "de": "am ersten Weihnachtstag", "fr": "à Noël"},
+    "boxing_day": {"en": "on Boxing Day", "nl": "op tweede kerstdag",
+                   "de": "am zweiten Weihnachtstag", "fr": "le lendemain de Noël"},
+    "new_years_eve": {"en": "on New Year's Eve", "nl": "op oudejaarsdag", "de": "an Silvester",
+                      "fr": "à la Saint-Sylvestre"},
+    "new_year": {"en": "on New Year's Day", "nl": "op nieuwjaarsdag", "de": "an Neujahr",
                  "fr": "le jour de l'An"},
+    "valentines_day": {"en": "on Valentine's Day", "nl": "op Valentijnsdag",
+                       "de": "am Valentinstag", "fr": "à la Saint-Valentin"},
+    "easter": {"en": "on Easter Sunday", "nl": "op eerste paasdag", "de": "am Ostersonntag",
+               "fr": "à Pâques"},
+    "easter_monday": {"en": "on Easter Monday", "nl": "op tweede paasdag",
+                      "de": "am Ostermontag", "fr": "le lundi de Pâques"},
+    "kings_day": {"en": "on King's Day", "nl": "op Koningsdag", "de": "am Königstag",
+                  "fr": "le jour de la fête du Roi"},
+    "mothers_day": {"en": "on Mother's Day", "nl": "op Moederdag", "de": "am Muttertag",
+                    "fr": "le jour de la fête des Mères"},
+}  # fmt: skip
+HOLIDAY_NAMES: dict[str, dict[Language, str]] = {
+    "christmas_eve": {"en": "Christmas Eve", "nl": "kerstavond", "de": "Heiligabend",
+                      "fr": "veille de Noël"},
+    "christmas": {"en": "Christmas Day", "nl": "eerste kerstdag", "de": "erster Weihnachtstag",
+                  "fr": "Noël"},
+    "boxing_day": {"en": "Boxing Day", "nl": "tweede kerstdag", "de": "zweiter Weihnachtstag",
+                   "fr": "lendemain de Noël"},
+    "new_years_eve": {"en": "New Year's Eve", "nl": "oudejaarsdag", "de": "Silvester",
+                      "fr": "Saint-Sylvestre"},
+    "new_year": {"en": "New Year's Day", "nl": "nieuwjaarsdag", "de": "Neujahr",
+                 "fr": "jour de l'An"},
     "valentines_day": {"en": "Valentine's Day", "nl": "Valentijnsdag", "de": "Valentinstag",
-                       "fr": "la Saint-Valentin"},
+                       "fr": "Saint-Valentin"},
     "easter": {"en": "Easter Sunday", "nl": "eerste paasdag", "de": "Ostersonntag",
                "fr": "Pâques"},
     "easter_monday": {"en": "Easter Monday", "nl": "tweede paasdag", "de": "Ostermontag",
-                      "fr": "le lundi de Pâques"},
-    "kings_day": {"en": "King's Day", "nl": "Koningsdag", "de": "der Königstag",
-                  "fr": "la fête du Roi"},
+                      "fr": "lundi de Pâques"},
+    "kings_day": {"en": "King's Day", "nl": "Koningsdag", "de": "Königstag",
+                  "fr": "fête du Roi"},
     "mothers_day": {"en": "Mother's Day", "nl": "Moederdag", "de": "Muttertag",
-                    "fr": "la fête des Mères"},
+                    "fr": "fête des Mères"},
 }  # fmt: skip
 
 STATUSES: dict[str, dict[Language, str]] = {
@@ -139,7 +163,8 @@ def money(minor: int, currency: str, language: Language) -> str:
 
 
 def weekday_list(keys: list[str], language: Language) -> str:
-    """Weekday keys (``mon`` …) as a phrase; a run of three or more as ``Monday to Saturday``."""
+    """Weekday keys (``mon`` …) as "on which days": ``from Monday to Saturday`` for a run
+    of three or more, ``on Monday and Saturday`` otherwise, ``every day`` for all seven."""
     indexes = sorted(WEEKDAY_KEYS.index(key) for key in keys)
     names = WEEKDAYS[language]
     if len(indexes) == 7:
@@ -147,9 +172,17 @@ def weekday_list(keys: list[str], language: Language) -> str:
             language
         ]
     if len(indexes) >= 3 and indexes == list(range(indexes[0], indexes[-1] + 1)):
-        word = {"en": "to", "nl": "t/m", "de": "bis", "fr": "au"}[language]
-        return f"{names[indexes[0]]} {word} {names[indexes[-1]]}"
-    return joined([names[index] for index in indexes], language)
+        first, last = names[indexes[0]], names[indexes[-1]]
+        return {
+            "en": f"from {first} to {last}",
+            "nl": f"van {first} t/m {last}",
+            "de": f"von {first} bis {last}",
+            "fr": f"du {first} au {last}",
+        }[language]
+    listed = joined([names[index] for index in indexes], language)
+    return {"en": f"on {listed}", "nl": f"op {listed}", "de": f"am {listed}", "fr": listed}[
+        language
+    ]
 
 
 # Sentences, by key. ``{shop}``, ``{day}`` … are filled by the composer.
@@ -244,6 +277,12 @@ TEXT: dict[str, dict[Language, str]] = {
         "de": "Wir haben gerade geschlossen.",
         "fr": "Nous sommes fermés en ce moment.",
     },
+    "opens_later": {
+        "en": "We open at {time} today.",
+        "nl": "We gaan vandaag om {time} uur open.",
+        "de": "Wir öffnen heute um {time} Uhr.",
+        "fr": "Nous ouvrons aujourd'hui à {time}.",
+    },
     "open_part": {
         "en": "Yes, {part} we're open: today's hours are {ranges}.",
         "nl": "Ja, {part} zijn we open: vandaag zijn we open van {ranges}.",
@@ -284,6 +323,12 @@ TEXT: dict[str, dict[Language, str]] = {
     "today": {"en": "today", "nl": "vandaag", "de": "heute", "fr": "aujourd'hui"},
     "tomorrow": {"en": "tomorrow", "nl": "morgen", "de": "morgen", "fr": "demain"},
     "on_day": {"en": "on {day}", "nl": "op {day}", "de": "am {day}", "fr": "le {day}"},
+    "product_item": {
+        "en": "{name} at {price}",
+        "nl": "{name} voor {price}",
+        "de": "{name} für {price}",
+        "fr": "{name} à {price}",
+    },
     "part_morning": {
         "en": "this morning",
         "nl": "vanochtend",
@@ -331,7 +376,6 @@ TEXT: dict[str, dict[Language, str]] = {
         "de": "Wir liefern {days}.",
         "fr": "Nous livrons {days}.",
     },
-    "delivery_days_prefix": {"en": "on ", "nl": "op ", "de": "", "fr": "du "},
     "delivers_then": {
         "en": "Yes, we deliver {when}.",
         "nl": "Ja, we bezorgen {when}.",

@@ -16,9 +16,11 @@ from typing import Any
 from bloomer_ai.agent.assistant.intents import Intent, extract_order_number, read_intent
 from bloomer_ai.agent.assistant.language import Language, detect_language
 from bloomer_ai.agent.assistant.phrases import (
+    HOLIDAY_NAMES,
     NAMED_DAYS,
     STATUSES,
-    TEXT,
+    WEEKDAY_KEYS,
+    WEEKDAYS,
     clock,
     day_and_date,
     joined,
@@ -28,7 +30,7 @@ from bloomer_ai.agent.assistant.phrases import (
     weekday_list,
 )
 from bloomer_ai.agent.assistant.products import matching
-from bloomer_ai.agent.assistant.when import When
+from bloomer_ai.agent.assistant.when import When, named_day_on
 
 ToolRunner = Callable[[str, Mapping[str, object]], Awaitable[dict[str, Any] | None]]
 """Runs a shop tool by name; its result, or None when the tool failed or is not allowed."""
@@ -63,8 +65,9 @@ class Shop:
     minute_of_day: int
     """The shop's local time, in minutes after midnight."""
     handoff_keywords: tuple[str, ...] = ()
-    handoff_enabled: bool = True
-    customer_phone: str | None = None
+    """Words that hand a message to the team (the config's, while hand-off is enabled)."""
+    last_order_number: str | None = None
+    """The latest order of the customer the conversation is linked to, if any."""
 
 
 def conversation_language(history: Sequence[Turn], shop: Shop) -> Language:
@@ -108,7 +111,7 @@ class Composer:
             message,
             self.shop.today,
             country=self.shop.country,
-            handoff_keywords=self.shop.handoff_keywords if self.shop.handoff_enabled else (),
+            handoff_keywords=self.shop.handoff_keywords,
             discussing_order=discussing is not None,
         )
         reply = await self.reply(intent, discussing)
@@ -128,7 +131,8 @@ class Composer:
         if intent.kind == "delivery":
             return await self.delivery(intent)
         if intent.kind == "hours":
-            return await self.hours(intent.when)
+            reply = await self.hours(intent.when)
+            return f"{reply} {await self.week()}".strip() if intent.weekly else reply
         if intent.kind == "products":
             return await self.products(intent)
         if intent.kind == "greeting":
@@ -145,10 +149,7 @@ class Composer:
         return self.text("greeting")
 
     async def handoff(self, reason: str, *, unanswered: bool = False) -> str:
-        arguments: dict[str, object] = {"reason": reason, "channel": "chat"}
-        if self.shop.customer_phone:
-            arguments["customerPhone"] = self.shop.customer_phone
-        await self.tools("request_handoff", arguments)
+        await self.tools("request_handoff", {"reason": reason, "channel": "chat"})
         return self.text("unanswered" if unanswered else "handoff", shop=self.shop.name)
 
     # --- dates ---------------------------------------------------------------------------
@@ -163,8 +164,7 @@ class Composer:
         if day == today + timedelta(days=1):
             return f"{self.text('tomorrow')} ({long})"
         if when is not None and when.name is not None and when.day == day:
-            named = NAMED_DAYS[when.name][self.language]
-            return self.text("on_day", day=f"{named} ({long})")
+            return f"{NAMED_DAYS[when.name][self.language]} ({long})"
         return self.text("on_day", day=long)
 
     # --- opening hours -------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Composer:
     async def hours(self, when: When | None) -> str:
         today = self.shop.today
         if when is None or when.kind == "now":
-            return await self.hours_now(asked_now=when is not None)
+            return await self.hours_now()
         facts = await self.tools("opening_hours", {"date": when.day.isoformat()})
         if facts is None or not facts.get("known"):
             return self.text("hours_unknown", shop=self.shop.name)
@@ -180,42 +180,65 @@ class Composer:
         if when.part is not None and when.day == today:
             return self.part_of_day(facts, when.part)
         if facts.get("open"):
-            reply = self.text(
-                "open_on", when=label, ranges=ranges_text(facts["hours"], self.language)
-            )
-        else:
-            reply = self.closed_sentence(facts, label)
-            reply += await self.next_opening(when.day)
-        return reply
+            ranges = ranges_text(facts["hours"], self.language)
+            return self.text("open_on", when=label, ranges=ranges)
+        return self.closed_sentence(facts, label, when) + await self.next_opening(when.day)
 
-    def closed_sentence(self, facts: Mapping[str, Any], label: str) -> str:
-        if facts.get("closedReason") == "public_holiday" and facts.get("holiday"):
-            return self.text("closed_holiday", when=label, holiday=str(facts["holiday"]))
+    def closed_sentence(self, facts: Mapping[str, Any], label: str, when: When) -> str:
+        """ "Closed on …", with the holiday's name when the day was asked by its date (in
+        the customer's language where it is one of the named days)."""
+        if facts.get("closedReason") == "public_holiday" and when.name is None:
+            key = named_day_on(when.day, self.shop.country)
+            holiday = HOLIDAY_NAMES[key][self.language] if key else facts.get("holiday")
+            if holiday:
+                return self.text("closed_holiday", when=label, holiday=str(holiday))
         return self.text("closed_on", when=label)
 
-    async def hours_now(self, *, asked_now: bool) -> str:
+    async def hours_now(self) -> str:
+        """Open now (until when), or when the shop opens next."""
         today = self.shop.today
         facts = await self.tools("opening_hours", {})
         if facts is None or not facts.get("known"):
             return self.text("hours_unknown", shop=self.shop.name)
-        long = day_and_date(today, self.language, today)
         if facts.get("openNow"):
             until = _current_closing(facts, self.shop.minute_of_day)
-            reply = (
-                self.text("open_now", until=clock(until, self.language))
-                if until
-                else self.text(
-                    "open_today", date=long, ranges=ranges_text(facts["hours"], self.language)
-                )
-            )
+            reply = self.text("open_now", until=clock(until or "24:00", self.language))
         elif facts.get("open"):
-            reply = self.text("closed_now") if asked_now else ""
-            reply = (reply + " " if reply else "") + self.text(
-                "open_today", date=long, ranges=ranges_text(facts["hours"], self.language)
+            later = [
+                entry["opens"]
+                for entry in facts.get("hours") or []
+                if _minutes(entry["opens"]) > self.shop.minute_of_day
+            ]
+            reply = self.text("closed_now") + (
+                " " + self.text("opens_later", time=clock(later[0], self.language))
+                if later
+                else await self.next_opening(today)
             )
         else:
+            long = day_and_date(today, self.language, today)
             reply = self.text("closed_today", date=long) + await self.next_opening(today)
         return reply + self.closed_notice(facts)
+
+    async def week(self) -> str:
+        """The weekly opening hours, days with the same hours run together."""
+        runs: list[tuple[int, int, str]] = []
+        for index, key in enumerate(WEEKDAY_KEYS):
+            facts = await self.tools("opening_hours", {"weekday": key})
+            if facts is None or not facts.get("known"):
+                return ""
+            hours = facts.get("hours") or []
+            text = ranges_text(hours, self.language) if hours else self.text("closed_word")
+            if runs and runs[-1][2] == text and runs[-1][1] == index - 1:
+                runs[-1] = (runs[-1][0], index, text)
+            else:
+                runs.append((index, index, text))
+        names = WEEKDAYS[self.language]
+        to = {"en": "to", "nl": "t/m", "de": "bis", "fr": "au"}[self.language]
+        week = [
+            f"{names[first]}{f' {to} {names[last]}' if last > first else ''} {text}"
+            for first, last, text in runs
+        ]
+        return self.text("weekly_hours", week="; ".join(week))
 
     def part_of_day(self, facts: Mapping[str, Any], part: tuple[int, int]) -> str:
         start, end = part
@@ -266,7 +289,9 @@ class Composer:
             return self.text("delivery_unknown", shop=self.shop.name)
         parts: list[str] = []
         aspect = intent.delivery_aspect
-        if intent.when is not None and facts.get("date"):
+        if aspect == "cutoff":
+            parts.append(self.cutoff(facts) or self.delivery_days(facts))
+        elif intent.when is not None and facts.get("date"):
             label = self.day_label(intent.when.day, intent.when)
             key = "delivers_then" if facts["date"].get("deliversThen") else "no_delivery_then"
             parts.append(self.text(key, when=label))
@@ -274,8 +299,6 @@ class Composer:
                 parts.append(self.delivery_days(facts))
         elif aspect == "cost":
             parts.append(self.delivery_fee(facts))
-        elif aspect == "cutoff":
-            parts.append(self.cutoff(facts) or self.delivery_days(facts))
         elif aspect == "zones":
             parts.append(self.zones(facts) or self.delivery_days(facts))
         else:
@@ -286,10 +309,7 @@ class Composer:
         days = list(facts.get("days") or [])
         if not days:
             return ""
-        phrase = weekday_list(days, self.language)
-        if len(days) < 7:
-            phrase = TEXT["delivery_days_prefix"][self.language] + phrase
-        return self.text("delivery_days", days=phrase)
+        return self.text("delivery_days", days=weekday_list(days, self.language))
 
     def delivery_fee(self, facts: Mapping[str, Any]) -> str:
         currency = str(facts.get("currency") or "EUR")
@@ -355,10 +375,9 @@ class Composer:
         )
 
     def product_list(self, products: Sequence[Mapping[str, Any]]) -> str:
-        word = {"en": "for", "nl": "voor", "de": "für", "fr": "à"}[self.language]
         return joined(
             [
-                f"{product['name']} ({word} {self.price(product)})"
+                self.text("product_item", name=str(product["name"]), price=self.price(product))
                 for product in products[:MAX_PRODUCTS]
             ],
             self.language,
@@ -373,8 +392,8 @@ class Composer:
         return self.describe_order(facts["order"])
 
     async def my_order(self) -> str:
-        if self.shop.customer_phone:
-            facts = await self.tools("find_order", {"phone": self.shop.customer_phone})
+        if self.shop.last_order_number:
+            facts = await self.tools("find_order", {"orderNumber": self.shop.last_order_number})
             if facts is not None and facts.get("found"):
                 return self.describe_order(facts["order"])
         return self.text("ask_order_number")

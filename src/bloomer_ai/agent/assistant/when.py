@@ -268,3 +268,11 @@ def find_when(text: str, today: date, country: str = "NL") -> When | None:
     if _NOW_RE.search(lowered):
         return When(today, "now")
     return None
+
+
+def named_day_on(day: date, country: str) -> str | None:
+    """The key of the named day that falls on ``day`` (``christmas`` …), if any."""
+    for key, _pattern, rule in NAMED_DAYS:
+        if rule(day.year, country) == day:
+            return key
+    return None

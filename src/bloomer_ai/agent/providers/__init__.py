@@ -12,6 +12,9 @@ from bloomer_ai.agent.providers.base import (
     ProviderError,
     ProviderTimeout,
     ShopContext,
+    ShopTools,
+    ToolReply,
+    ToolSpec,
 )
 from bloomer_ai.agent.providers.builtin import BuiltinProvider
 from bloomer_ai.agent.providers.lilli import LilliProvider
@@ -30,6 +33,9 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ShopContext",
+    "ShopTools",
+    "ToolReply",
+    "ToolSpec",
     "build_provider",
     "provider_from_settings",
 ]

@@ -2,7 +2,9 @@
 
 A provider turns a conversation's recent history and the shop's context into a reply.
 It never touches the database: anything it may need to look up (an order by number) is
-handed to it as a shop-scoped callable in ``ShopContext``.
+handed to it as a shop-scoped callable in ``ShopContext``, and the shop tools
+(``docs/tools.md``) as ``ShopContext.tools``, which runs each call in a transaction of its
+own (the agent never imports the tools domain: ``lifespan`` hands them over).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number
 from bloomer_ai.agent.config.schema import AgentConfig, hours_zone, is_open_at
 
 Role = Literal["user", "assistant", "system", "tool"]
@@ -46,6 +48,41 @@ class OrderFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A shop tool as a model is offered it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReply:
+    """How a tool call ended: ``ok`` with its ``result``, or an ``error`` {code, message}."""
+
+    name: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return (
+            {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
+        )
+
+
+class ShopTools(Protocol):
+    """The shop tools a conversation may use (by its caller's scopes)."""
+
+    @property
+    def specs(self) -> Sequence[ToolSpec]: ...
+
+    async def call(self, name: str, arguments: Mapping[str, object] | str) -> ToolReply:
+        """Run one tool; never raises for an unknown tool, bad arguments or a failing tool."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ShopContext:
     shop_id: str
     shop_name: str
@@ -56,6 +93,8 @@ class ShopContext:
     last_order: OrderFacts | None
     # Looks up an order of *this* shop by its number or id; None when there is none.
     find_order: Callable[[str], Awaitable[OrderFacts | None]]
+    tools: ShopTools | None = None
+    """The shop tools this conversation may call; None where none are wired (a bare test)."""
 
 
 class AIProvider(Protocol):
@@ -97,32 +136,11 @@ class ProviderTimeout(ProviderError):
 
 # --- reading the conversation ------------------------------------------------------------
 
-_ORDER_WORDS = r"(?:order|orders|bestellung|bestellnummer|auftrag|commande|bestelling)"
-_ORDER_FILLERS = r"(?:\s*(?:number|num|no\.?|nr\.?|n°|id|is|was|nummer|numéro|numero|#|:))*"
-_ORDER_NUMBER_PATTERN = r"(?P<number>[A-Za-z0-9][A-Za-z0-9-]{0,39})"
-_ORDER_AFTER_WORD_RE = re.compile(
-    rf"\b{_ORDER_WORDS}\b{_ORDER_FILLERS}\s*#?\s*{_ORDER_NUMBER_PATTERN}", re.IGNORECASE
-)
-_ORDER_HASH_RE = re.compile(rf"(?:^|\s)#\s?{_ORDER_NUMBER_PATTERN}")
-
 
 def latest_user_message(history: Sequence[ChatTurn]) -> str | None:
     for turn in reversed(history):
         if turn.role == "user":
             return turn.content
-    return None
-
-
-def extract_order_number(text: str) -> str | None:
-    """An order number the text refers to: "order 1234", "order #A-1001", "#1234".
-
-    Only tokens holding a digit count, so "order of roses" names no order.
-    """
-    for pattern in (_ORDER_AFTER_WORD_RE, _ORDER_HASH_RE):
-        for match in pattern.finditer(text):
-            number = match.group("number").rstrip("-")
-            if any(ch.isdigit() for ch in number):
-                return number
     return None
 
 
