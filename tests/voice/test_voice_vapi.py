@@ -290,14 +290,19 @@ async def test_an_hmac_credential_as_the_integration_describes_it(client, db, pl
     assert await count(db, VoiceCall, shop) == 1
 
 
-async def test_a_bearer_credential_with_its_own_header(client, db) -> None:
+@pytest.mark.parametrize(
+    ("header", "prefix"),
+    [("X-Bloom-Token", False), ("X-Bloom-Token", True), ("Authorization", False)],
+)
+async def test_a_bearer_credential_with_its_own_header(client, db, header, prefix) -> None:
     shop = await create_shop(db, country="NL")
-    plan = {"type": "bearer", "headerName": "X-Bloom-Token", "bearerPrefixEnabled": False}
+    plan = {"type": "bearer", "headerName": header, "bearerPrefixEnabled": prefix}
     integration = await create_integration(db, shop, "vapi", settings={"vapiAuth": plan})
     body = json.dumps(vapi("status-update", vapi_call(), status="ringing")).encode()
-    ok = {"Content-Type": "application/json", "X-Bloom-Token": VAPI_SECRET}
+    value = f"Bearer {VAPI_SECRET}" if prefix else VAPI_SECRET
+    ok = {"Content-Type": "application/json", header: value}
     assert (await client.post(voice_url(integration), content=body, headers=ok)).status_code == 200
-    bad = {"Content-Type": "application/json", "X-Bloom-Token": "nope"}
+    bad = {"Content-Type": "application/json", header: value.replace(VAPI_SECRET, "nope")}
     assert (await client.post(voice_url(integration), content=body, headers=bad)).status_code == 401
 
 

@@ -495,7 +495,11 @@ def verify_vapi(
     lowered = _lower_keys(headers)
     checks: list[bool] = []
 
-    if bearer_plan is not None and bearer_plan.header_name not in ("authorization",):
+    # A Bearer credential in a header of its own, or in Authorization without the prefix
+    # (Authorization with it is the default check below).
+    if bearer_plan is not None and (
+        bearer_plan.header_name != "authorization" or not bearer_plan.bearer_prefix
+    ):
         presented = lowered.get(bearer_plan.header_name)
         if presented is not None:
             if bearer_plan.bearer_prefix:
