@@ -41,6 +41,7 @@ from factories.outbound_webhooks import create_endpoint_row, create_event_row
 from factories.routing import create_rule_row
 from factories.support import create_support_event, create_support_rule, create_support_task
 from factories.tools import create_product
+from factories.voice import create_voice_call
 from support.auth import bearer, database_session, issue_key, key_headers
 from support.routing import BIG_ORDERS
 
@@ -93,6 +94,10 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/ai/campaigns/generate/{generation_id}/result"): {
         "status": "failed",
         "error": {"code": "route_table", "message": "route table"},
+    },
+    ("POST", "/api/ai/voice/orders"): {
+        "items": [{"productType": "bouquet", "name": "Roses"}],
+        "customer": {"phone": "+31612345678"},
     },
 }
 
@@ -227,6 +232,7 @@ async def caller(db) -> Caller:
     theirs_event = await create_event_row(db, other)
     theirs_product = await create_product(db, other)
     theirs_generation = await create_generation_row(db, other)
+    theirs_call = await create_voice_call(db, other)
 
     async def keys_without(scopes: frozenset[str]) -> dict[str, str]:
         _, secret = await issue_key(db, shop, sorted(ALL_SCOPES - scopes))
@@ -250,6 +256,7 @@ async def caller(db) -> Caller:
             "event_id": str(theirs_event.id),
             "product_id": str(theirs_product.id),
             "generation_id": str(theirs_generation.id),
+            "voice_call_id": str(theirs_call.id),
         },
     )
 

@@ -200,6 +200,8 @@ class WebhookSettings(BaseSettings):
     webhook_retention_days: int = Field(default=7, ge=1, le=3650)
     """Raw bodies of received webhooks are kept this long, then purged (the delivery's
     id stays, so a late repeat is still recognised)."""
+    voice_transcript_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Transcripts of phone calls are kept this long, then purged (the call stays)."""
 
     @staticmethod
     def accepted(secret: SecretStr | None) -> list[str]:

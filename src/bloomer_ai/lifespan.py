@@ -25,7 +25,7 @@ from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.notifications import ChangeFeed
 from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
 from bloomer_ai.db.session import make_session_factory
-from bloomer_ai.integrations.inbound.handlers import InboundHandlers
+from bloomer_ai.integrations.inbound.handlers import InboundHandlers, Provider
 from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
@@ -33,6 +33,7 @@ from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from bloomer_ai.support.providers import PROVIDERS as SUPPORT_PROVIDERS
 from bloomer_ai.support.service import receive_delivery as receive_support_delivery
 from bloomer_ai.tools.service import conversation_tools
+from bloomer_ai.voice.service import receive_delivery as receive_voice_delivery
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -70,6 +71,9 @@ async def open_resources(
     state.inbound_handlers = handlers = InboundHandlers()
     for provider in SUPPORT_PROVIDERS:
         handlers.register("support", provider, receive_support_delivery)  # type: ignore[arg-type]
+    voice_providers: tuple[Provider, ...] = ("twilio", "vapi", "lilli")
+    for voice_provider in voice_providers:
+        handlers.register("voice", voice_provider, receive_voice_delivery)
     state.campaign_copy_writer = copy_writer_from_settings(settings)
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.

@@ -146,6 +146,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.shops.endpoints import router as shops_router
     from bloomer_ai.support.endpoints import router as support_router
     from bloomer_ai.tools.endpoints import router as tools_router
+    from bloomer_ai.voice.endpoints import router as voice_router
     from bloomer_ai.web.operations import router as operations_router
 
     return [
@@ -162,6 +163,7 @@ def routers() -> list[APIRouter]:
         inbound_router,
         support_router,
         tools_router,
+        voice_router,
         integrations_router,
         shops_router,
         outbound_webhooks_router,
@@ -176,4 +178,5 @@ def task_modules() -> list[str]:
         "bloomer_ai.outbound_webhooks.delivery.tasks",
         "bloomer_ai.integrations.inbound.retention",
         "bloomer_ai.campaign_generation.worker.tasks",
+        "bloomer_ai.voice.retention",
     ]

@@ -1078,6 +1078,119 @@ export interface paths {
         patch: operations["update_product_api_ai_products__product_id__patch"];
         trace?: never;
     };
+    "/api/ai/voice/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's phone calls
+         * @description Calls the voice providers handled for the shop, newest first, by status, direction,
+         *     time and customer (matched by the caller's phone). A `customerId` of another shop is
+         *     `404`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["list_calls_api_ai_voice_calls_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/calls/{voice_call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A call with its events and transcript
+         * @description One call of the shop: its numbers, status, times, summary, the transcript (until the
+         *     retention purge) and its events, oldest first.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["get_call_api_ai_voice_calls__voice_call_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Erase a call, its events and transcript
+         * @description Deletes the call record, its events and transcript for good; an order taken on the
+         *     call stays (it is the shop's order). Owners and admins, or a key with `voice:events`.
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        delete: operations["erase_call_api_ai_voice_calls__voice_call_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's voice call events
+         * @description Every accepted delivery, newest first, with its call's caller (`phoneNumber`, E.164)
+         *     and `direction`; the payload keeps no phone number, e-mail or words spoken. A `callId`
+         *     of another shop is `404`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["list_events_api_ai_voice_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an order taken on a phone call
+         * @description An order with `source: "voice"`, status `pending` and flagged for confirmation; the
+         *     customer found or created by phone; the shop's routing rules' suggestion stored with
+         *     it; `order.created` announced. A `callId` links the call to the order. Honours
+         *     `Idempotency-Key`: a retry with the same key and body gets the same order.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:orders`.
+         */
+        post: operations["create_order_api_ai_voice_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/integrations": {
         parameters: {
             query?: never;
@@ -1845,7 +1958,7 @@ export interface components {
          * @description Every event this service sends (docs/webhooks.md has their payloads).
          * @enum {string}
          */
-        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated" | "campaign.generation.completed" | "campaign.generation.failed";
+        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated" | "campaign.generation.completed" | "campaign.generation.failed" | "voice.call.ended";
         /** GenerateRequest */
         GenerateRequest: {
             /**
@@ -2560,6 +2673,26 @@ export interface components {
              */
             nextCursor?: string | null;
         };
+        /** Page[VoiceCallEventRead] */
+        Page_VoiceCallEventRead_: {
+            /** Items */
+            items: components["schemas"]["VoiceCallEventRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[VoiceCallRead] */
+        Page_VoiceCallRead_: {
+            /** Items */
+            items: components["schemas"]["VoiceCallRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
         /** ProductCreate */
         ProductCreate: {
             /** Name */
@@ -3091,6 +3224,317 @@ export interface components {
              * @description The SMS: one segment, opt-out included.
              */
             smsText: string;
+        };
+        /** VoiceCallDetail */
+        VoiceCallDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Provider
+             * @description `twilio`, `vapi` or `lilli`.
+             */
+            provider: string;
+            /**
+             * Providercallid
+             * @description The provider's id of the call.
+             */
+            providerCallId: string;
+            /** Direction */
+            direction: string;
+            /**
+             * Phonenumber
+             * @description The caller (inbound) or the number called (outbound), E.164.
+             */
+            phoneNumber: string | null;
+            /**
+             * Fromnumber
+             * @description E.164.
+             */
+            fromNumber: string | null;
+            /**
+             * Tonumber
+             * @description E.164.
+             */
+            toNumber: string | null;
+            /** Status */
+            status: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationseconds */
+            durationSeconds: number | null;
+            /** Endedreason */
+            endedReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /**
+             * Customerid
+             * @description The customer matched by phone.
+             */
+            customerId: string | null;
+            /**
+             * Orderid
+             * @description The order taken on the call.
+             */
+            orderId: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /**
+             * Transcript
+             * @description Kept VOICE_TRANSCRIPT_RETENTION_DAYS; null before it arrives or once purged.
+             */
+            transcript: string | null;
+            /** Transcriptpurgedat */
+            transcriptPurgedAt: string | null;
+            /**
+             * Events
+             * @description Oldest first (at most 500).
+             */
+            events: components["schemas"]["VoiceCallEventRead"][];
+        };
+        /**
+         * VoiceCallEventRead
+         * @description The seed's ``VoiceCallEvent``: the delivery, with its call's caller and direction.
+         */
+        VoiceCallEventRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Callid
+             * Format: uuid
+             */
+            callId: string;
+            /** Provider */
+            provider: string;
+            /** Type */
+            type: string;
+            /**
+             * Phonenumber
+             * @description The call's caller (inbound), E.164.
+             */
+            phoneNumber: string | null;
+            /** Direction */
+            direction: string;
+            /**
+             * Payload
+             * @description What the delivery said, reduced: no phone number, e-mail or words spoken.
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+        };
+        /** VoiceCallRead */
+        VoiceCallRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Provider
+             * @description `twilio`, `vapi` or `lilli`.
+             */
+            provider: string;
+            /**
+             * Providercallid
+             * @description The provider's id of the call.
+             */
+            providerCallId: string;
+            /** Direction */
+            direction: string;
+            /**
+             * Phonenumber
+             * @description The caller (inbound) or the number called (outbound), E.164.
+             */
+            phoneNumber: string | null;
+            /**
+             * Fromnumber
+             * @description E.164.
+             */
+            fromNumber: string | null;
+            /**
+             * Tonumber
+             * @description E.164.
+             */
+            toNumber: string | null;
+            /** Status */
+            status: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationseconds */
+            durationSeconds: number | null;
+            /** Endedreason */
+            endedReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /**
+             * Customerid
+             * @description The customer matched by phone.
+             */
+            customerId: string | null;
+            /**
+             * Orderid
+             * @description The order taken on the call.
+             */
+            orderId: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /** VoiceOrderCreate */
+        VoiceOrderCreate: {
+            /**
+             * Callid
+             * @description The call it was taken on (our id); the call is linked.
+             */
+            callId?: string | null;
+            /** Items */
+            items: components["schemas"]["VoiceOrderItem"][];
+            customer: components["schemas"]["VoiceOrderCustomer"];
+            delivery?: components["schemas"]["VoiceOrderDelivery"] | null;
+            /** Currency */
+            currency?: string | null;
+        };
+        /** VoiceOrderCustomer */
+        VoiceOrderCustomer: {
+            /**
+             * Phone
+             * @description Any common spelling (the shop's region).
+             */
+            phone: string;
+            /** Name */
+            name?: string | null;
+        };
+        /** VoiceOrderDelivery */
+        VoiceOrderDelivery: {
+            /** Zone */
+            zone?: string | null;
+            /** Date */
+            date?: string | null;
+            /**
+             * Time
+             * @description HH:MM.
+             */
+            time?: string | null;
+        };
+        /** VoiceOrderItem */
+        VoiceOrderItem: {
+            /**
+             * Producttype
+             * @example bouquet
+             */
+            productType: string;
+            /** Name */
+            name: string;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity: number;
+            /**
+             * Unitprice
+             * @description Minor units.
+             * @default 0
+             */
+            unitPrice: number;
+            /** Sku */
+            sku?: string | null;
+        };
+        /** VoiceOrderRead */
+        VoiceOrderRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Number */
+            number: string;
+            /** Status */
+            status: string;
+            /** Source */
+            source: string;
+            /** Customerid */
+            customerId: string | null;
+            /** Deliveryzone */
+            deliveryZone: string | null;
+            /** Deliverydate */
+            deliveryDate: string | null;
+            /** Deliverytime */
+            deliveryTime: string | null;
+            /**
+             * Total
+             * @description Minor units.
+             */
+            total: number;
+            /** Currency */
+            currency: string;
+            /** Tags */
+            tags: string[];
+            /**
+             * Placedat
+             * Format: date-time
+             */
+            placedAt: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Items */
+            items: components["schemas"]["OrderItemRead"][];
+            /** Callid */
+            callId: string | null;
+            /** Needsconfirmation */
+            needsConfirmation: boolean;
         };
         /** OccasionRead */
         bloomer_ai__campaign_generation__schemas__OccasionRead: {
@@ -7918,6 +8362,459 @@ export interface operations {
             };
             /** @description No such product in this shop */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_calls_api_ai_voice_calls_get: {
+        parameters: {
+            query?: {
+                status?: ("ringing" | "in_progress" | "forwarding" | "ended" | "failed") | null;
+                direction?: ("inbound" | "outbound") | null;
+                /** @description Only calls that began at or after this time. */
+                since?: string | null;
+                /** @description Only this customer's calls. */
+                customerId?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VoiceCallRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_call_api_ai_voice_calls__voice_call_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceCallDetail"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erase_call_api_ai_voice_calls__voice_call_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_events_api_ai_voice_events_get: {
+        parameters: {
+            query?: {
+                /** @description Only this call's events. */
+                callId?: string | null;
+                /** @description An event type, e.g. `call.ended`. */
+                type?: string | null;
+                /** @description Only events received at or after this time. */
+                since?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VoiceCallEventRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_order_api_ai_voice_orders_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and body get the first answer again (with `Idempotent-Replayed: true`); the same key with another body is a 409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoiceOrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceOrderRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `callId` names no call of this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used with another request */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

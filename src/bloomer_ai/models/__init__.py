@@ -19,6 +19,7 @@ from bloomer_ai.models.support import (
 )
 from bloomer_ai.models.tools import Product, ToolCall
 from bloomer_ai.models.user import AuthSession, User
+from bloomer_ai.models.voice import VoiceCall, VoiceCallEvent
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "SupportTask",
     "ToolCall",
     "User",
+    "VoiceCall",
+    "VoiceCallEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     SUPPORT_TASK_UPDATED = "support.task.updated"
     CAMPAIGN_GENERATION_COMPLETED = "campaign.generation.completed"
     CAMPAIGN_GENERATION_FAILED = "campaign.generation.failed"
+    VOICE_CALL_ENDED = "voice.call.ended"
 
 
 class EndpointCreate(InputSchema):
