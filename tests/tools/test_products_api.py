@@ -85,6 +85,10 @@ async def test_another_shops_product_is_404(client, world, db):
         ({"name": "Roses"}, "body.price"),
         ({"name": "Roses", "price": 1, "currency": "eur"}, "body.currency"),
         ({"name": "Roses", "price": 1, "productType": "Big Bouquet"}, "body.productType"),
+        # JSON's types as they are: no 0/1 for a boolean, no false or "12" for a price.
+        ({"name": "Roses", "price": 1, "available": 0}, "body.available"),
+        ({"name": "Roses", "price": False}, "body.price"),
+        ({"name": "Roses", "price": "12"}, "body.price"),
     ],
 )
 async def test_bad_input_is_422_with_the_field(client, world, body, field):

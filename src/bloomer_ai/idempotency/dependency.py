@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.config import Settings
 from bloomer_ai.db.tenancy import bound_shop_id
@@ -31,6 +32,7 @@ from bloomer_ai.errors import Conflict, ValidationFailed
 from bloomer_ai.idempotency import store
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.web.errors import ReplayedResponse
+from bloomer_ai.web.openapi import RouteContract
 from bloomer_ai.web.unit_of_work import ShopSession, before_commit
 
 HEADER = "Idempotency-Key"
@@ -58,18 +60,40 @@ class IdempotentRequest:
     record_id: uuid.UUID
 
 
+class IdempotencyCheck:
+    """The route dependency; it also declares the 409 it may answer (``web/openapi.py``
+    reads each dependency's contract, so the document says what the route enforces)."""
+
+    def openapi_contract(self) -> RouteContract:
+        return RouteContract(
+            security=(),
+            statuses={
+                409: "The Idempotency-Key was used with another request, or its "
+                "first request has no answer yet."
+            },
+        )
+
+    async def __call__(
+        self,
+        request: Request,
+        session: ShopSession,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias=HEADER,
+                description="Makes a retry safe: the same key and body get the first answer "
+                "again (with `Idempotent-Replayed: true`); the same key with another body is a "
+                "409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS.",
+            ),
+        ] = None,
+    ) -> IdempotentRequest | None:
+        return await _idempotent(request, session, idempotency_key)
+
+
 async def _idempotent(
     request: Request,
-    session: ShopSession,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            description="Makes a retry safe: the same key and body get the first answer "
-            "again (with `Idempotent-Replayed: true`); the same key with another body is a "
-            "409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS.",
-        ),
-    ] = None,
+    session: AsyncSession,
+    idempotency_key: str | None,
 ) -> IdempotentRequest | None:
     if idempotency_key is None:
         return None
@@ -118,5 +142,5 @@ async def _idempotent(
     return IdempotentRequest(idempotency_key, record_id)
 
 
-Idempotent = Annotated[IdempotentRequest | None, Depends(_idempotent)]
+Idempotent = Annotated[IdempotentRequest | None, Depends(IdempotencyCheck())]
 """Honour ``Idempotency-Key`` on this route (declare it after the principal)."""
