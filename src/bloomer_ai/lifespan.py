@@ -33,6 +33,7 @@ from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from bloomer_ai.support.providers import PROVIDERS as SUPPORT_PROVIDERS
 from bloomer_ai.support.service import receive_delivery as receive_support_delivery
+from bloomer_ai.tools.chat.toolbox import chat_tools
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -59,6 +60,8 @@ async def open_resources(
     state.authenticator = authenticator = Authenticator(settings, sessions)
     state.rate_limiter = RateLimiter(settings.ratelimit)
     state.ai_provider = provider_from_settings(settings)
+    # The shop tools a chat turn may call (function calling; docs/tools.md).
+    state.chat_tools = chat_tools(sessions) if settings.features.ai_tools_enabled else None
     # Seals and opens integration secrets (DATA_ENCRYPTION_KEY).
     state.keyring = settings.auth.keyring()
     # Handlers of verified inbound webhooks, per kind and provider (voice and support

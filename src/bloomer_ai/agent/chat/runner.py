@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import structlog
@@ -35,6 +35,7 @@ from bloomer_ai.agent.providers import (
     ProviderError,
     ProviderTimeout,
     ShopContext,
+    ToolBox,
 )
 from bloomer_ai.agent.schemas import ChatReply, ChatRequest
 from bloomer_ai.agent.service import PreparedTurn
@@ -46,16 +47,23 @@ from bloomer_ai.kit.ids import new_id
 log = structlog.get_logger("bloomer_ai.agent")
 
 
+ChatTools = Callable[[Principal, uuid.UUID], ToolBox | None]
+"""The shop tools a turn may call: built by the composition (``lifespan``) for the
+principal and the conversation, since the agent does not know the tools' registry."""
+
+
 class ChatRunner:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         provider: AIProvider,
         limits: AISettings,
+        tools: ChatTools | None = None,
     ) -> None:
         self._factory = session_factory
         self._provider = provider
         self._limits = limits
+        self._tools = tools
 
     async def reply(
         self, session: AsyncSession, principal: Principal, body: ChatRequest
@@ -63,7 +71,7 @@ class ChatRunner:
         """The whole reply as one JSON answer; ``session`` is the request's."""
         turn = await self._begin(session, principal, body)
         with _provider_errors(turn, self._provider.name):
-            text = await self._provider.complete(turn.history, self._shop_context(turn))
+            text = await self._provider.complete(turn.history, self._shop_context(turn, principal))
         message_id = await service.record_reply(
             session,
             conversation_id=turn.conversation_id,
@@ -80,7 +88,7 @@ class ChatRunner:
         """The reply as server-sent events. The first piece is awaited here, so a provider
         that fails before saying anything still gets a proper 502/504 answer."""
         turn = await self._begin(session, principal, body)
-        pieces = aiter(self._provider.stream(turn.history, self._shop_context(turn)))
+        pieces = aiter(self._provider.stream(turn.history, self._shop_context(turn, principal)))
         with _provider_errors(turn, self._provider.name):
             try:
                 first = await anext(pieces)
@@ -114,8 +122,9 @@ class ChatRunner:
         await session.commit()
         return turn
 
-    def _shop_context(self, turn: PreparedTurn) -> ShopContext:
+    def _shop_context(self, turn: PreparedTurn, principal: Principal) -> ShopContext:
         shop_id = turn.shop_id
+        tools = self._tools(principal, turn.conversation_id) if self._tools is not None else None
 
         async def find_order(number_or_id: str) -> OrderFacts | None:
             async with unit_of_work(self._factory, shop_id=shop_id) as session:
@@ -130,6 +139,7 @@ class ChatRunner:
             customer_first_name=turn.customer_first_name,
             last_order=turn.last_order,
             find_order=find_order,
+            tools=tools,
         )
 
     def _reply_metadata(self, *, ended_by: str | None) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from bloomer_ai.agent.providers.base import (
     ProviderError,
     ProviderTimeout,
     ShopContext,
+    ToolBox,
+    ToolSpec,
 )
 from bloomer_ai.agent.providers.builtin import BuiltinProvider
 from bloomer_ai.agent.providers.lilli import LilliProvider
@@ -30,6 +32,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ShopContext",
+    "ToolBox",
+    "ToolSpec",
     "build_provider",
     "provider_from_settings",
 ]
@@ -52,6 +56,8 @@ def build_provider(
     openai_model: str,
     timeout_s: float,
     now: Callable[[], datetime],
+    tool_rounds: int = 4,
+    tool_budget_s: float = 30.0,
 ) -> AIProvider:
     """The provider named by ``AI_PROVIDER``. Call ``aclose()`` on it at shutdown."""
     if kind == "builtin":
@@ -62,7 +68,12 @@ def build_provider(
         if not lilli_api_key:
             raise ProviderConfigError("LILLI_API_KEY is required for AI_PROVIDER=lilli")
         return LilliProvider(
-            base_url=lilli_base_url, api_key=lilli_api_key, timeout_s=lilli_timeout_s, now=now
+            base_url=lilli_base_url,
+            api_key=lilli_api_key,
+            timeout_s=lilli_timeout_s,
+            now=now,
+            tool_rounds=tool_rounds,
+            tool_budget_s=tool_budget_s,
         )
     if kind == "openai":
         if not openai_base_url:
@@ -75,6 +86,8 @@ def build_provider(
             model=openai_model,
             timeout_s=timeout_s,
             now=now,
+            tool_rounds=tool_rounds,
+            tool_budget_s=tool_budget_s,
         )
     raise ProviderConfigError(f"AI_PROVIDER must be one of {', '.join(PROVIDER_KINDS)}")
 
@@ -95,4 +108,6 @@ def provider_from_settings(settings: Settings) -> AIProvider:
         openai_model=ai.openai_model,
         timeout_s=ai.lilli_timeout_seconds,
         now=utcnow,
+        tool_rounds=ai.agent_tool_rounds,
+        tool_budget_s=ai.agent_tool_budget_seconds,
     )

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -46,6 +47,44 @@ class OrderFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A shop tool as offered to a model: its name, what it does, its arguments' schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ToolBox(Protocol):
+    """The shop tools a chat turn may call (handed in by the runner: the agent does not
+    know the registry). ``call`` never raises for a bad call: the JSON it returns (a
+    result, or ``{"error": {"code", "message"}}``) goes back to the model as it is."""
+
+    def specs(self) -> Sequence[ToolSpec]: ...
+
+    async def call(self, name: str, arguments: str, call_id: str) -> dict[str, Any]: ...
+
+
+@dataclass(slots=True)
+class ToolRounds:
+    """The bound on a turn's tool calls: at most ``rounds`` rounds within ``budget_s``."""
+
+    rounds: int
+    budget_s: float
+    used: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def may_call(self) -> bool:
+        return self.used < self.rounds and time.monotonic() - self.started < self.budget_s
+
+
+MAX_CALLS_PER_ROUND = 8
+TOO_MANY_CALLS: dict[str, Any] = {
+    "error": {"code": "too_many_calls", "message": "At most 8 tool calls per round."}
+}
+
+
+@dataclass(frozen=True, slots=True)
 class ShopContext:
     shop_id: str
     shop_name: str
@@ -56,6 +95,8 @@ class ShopContext:
     last_order: OrderFacts | None
     # Looks up an order of *this* shop by its number or id; None when there is none.
     find_order: Callable[[str], Awaitable[OrderFacts | None]]
+    # The shop tools this turn may call (function calling); None: none are offered.
+    tools: ToolBox | None = None
 
 
 class AIProvider(Protocol):

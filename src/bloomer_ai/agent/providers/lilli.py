@@ -35,8 +35,12 @@ class LilliProvider:
         connect_retries: int = 2,
         retry_backoff_s: float = 0.1,
         transport: httpx.AsyncBaseTransport | None = None,
+        tool_rounds: int = 4,
+        tool_budget_s: float = 30.0,
     ) -> None:
         self._now = now
+        self._tool_rounds = tool_rounds
+        self._tool_budget_s = tool_budget_s
         self._upstream = HttpUpstream(
             provider=self.name,
             base_url=base_url,
