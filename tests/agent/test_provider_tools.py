@@ -110,7 +110,52 @@ async def completions(request: Request) -> Response:
     return answer_with({"content": "Results: " + json.dumps(results)})
 
 
-APP = Starlette(routes=[Route("/{scenario}/chat/completions", completions, methods=["POST"])])
+def lilli_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(m["content"]) for m in body["messages"] if m["role"] == "tool"]
+
+
+async def lilli_chat(request: Request) -> Response:
+    scenario = "lilli-" + request.path_params["scenario"]
+    body = json.loads(await request.body())
+    REQUESTS[scenario].append(body)
+    results = lilli_results(body)
+    if scenario == "lilli-loops":
+        n = len(REQUESTS[scenario])
+        return JSONResponse(
+            {"toolCalls": [{"id": f"l{n}", "name": "opening_hours", "arguments": {}}]}
+        )
+    if body["stream"]:
+        if not results:
+            calls = {
+                "toolCalls": [
+                    {"id": "ls1", "name": "find_order", "arguments": {"orderNumber": "A-1001"}}
+                ]
+            }
+            return sse(
+                'data: {"delta": "One moment. "}\n\n',
+                f"event: tool_calls\ndata: {json.dumps(calls)}\n\n",
+                "data: [DONE]\n\n",
+            )
+        status = results[0]["order"]["status"]
+        return sse(f"data: {json.dumps({'delta': 'It is ' + status})}\n\n", "data: [DONE]\n\n")
+    if not results:
+        return JSONResponse(
+            {
+                "toolCalls": [
+                    {"id": "l1", "name": "find_order", "arguments": '{"orderNumber": "A-1001"}'},
+                    {"id": "l2", "name": "find_order", "arguments": "{broken"},
+                ]
+            }
+        )
+    return JSONResponse({"reply": "Results: " + json.dumps(results)})
+
+
+APP = Starlette(
+    routes=[
+        Route("/{scenario}/chat/completions", completions, methods=["POST"]),
+        Route("/{scenario}/v1/chat", lilli_chat, methods=["POST"]),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +344,71 @@ async def test_streaming_gathers_tool_calls_in_pieces_and_streams_the_answer(ser
     assert assistant["tool_calls"][0]["function"]["arguments"] == '{"orderNumber": "A-1001"}'
 
 
-# --- through the chat API, with the real shop tools ---------------------------------------------
+# --- lilli: the same shape in its contract (docs/lilli-provider-contract.md) --------------------
+
+
+def lilli(base: str, scenario: str, **options: Any) -> Any:
+    from bloomer_ai.agent.providers import LilliProvider
+
+    return LilliProvider(
+        base_url=f"{base}/{scenario}", api_key="lk", timeout_s=5.0, now=lambda: NOW, **options
+    )
+
+
+async def test_lilli_offers_tools_runs_calls_and_sends_results_back(server_url):
+    tools = ScriptedTools()
+    provider_ = lilli(server_url, "tools")
+    try:
+        reply = await provider_.complete(HISTORY, shop(tools))
+    finally:
+        await provider_.aclose()
+    first, second = REQUESTS["lilli-tools"]
+    assert [t["name"] for t in first["tools"]] == ["find_order", "opening_hours"]
+    assert first["toolChoice"] == "auto"
+    assert set(first["tools"][0]) == {"name", "description", "parameters"}
+    assistant, result_1, result_2 = second["messages"][-3:]
+    assert assistant == {
+        "role": "assistant",
+        "content": "",
+        "toolCalls": [
+            {"id": "l1", "name": "find_order", "arguments": '{"orderNumber": "A-1001"}'},
+            {"id": "l2", "name": "find_order", "arguments": "{broken"},
+        ],
+    }
+    assert (result_1["role"], result_1["toolCallId"], result_1["name"]) == (
+        "tool",
+        "l1",
+        "find_order",
+    )
+    assert json.loads(result_2["content"])["error"]["code"] == "invalid_arguments"
+    assert "out_for_delivery" in reply and "invalid_arguments" in reply
+
+
+async def test_lilli_streams_around_a_round_of_tool_calls(server_url):
+    tools = ScriptedTools()
+    provider_ = lilli(server_url, "stream")
+    try:
+        pieces = [piece async for piece in provider_.stream(HISTORY, shop(tools))]
+    finally:
+        await provider_.aclose()
+    assert pieces == ["One moment. ", "It is out_for_delivery"]
+    assert tools.calls == [("find_order", '{"orderNumber": "A-1001"}', "ls1")]
+    assert REQUESTS["lilli-stream"][1]["messages"][-2]["content"] == "One moment. "
+
+
+async def test_lilli_that_loops_is_stopped(server_url):
+    tools = ScriptedTools()
+    provider_ = lilli(server_url, "loops", tool_rounds=2)
+    try:
+        with pytest.raises(ProviderError, match="rounds"):
+            await provider_.complete(HISTORY, shop(tools))
+    finally:
+        await provider_.aclose()
+    assert len(tools.calls) == 2
+    assert [r["toolChoice"] for r in REQUESTS["lilli-loops"]] == ["auto", "auto", "none"]
+
+
+# --- through the chat API, with the real shop tools ---------------------------------
 
 
 async def test_a_chat_turn_calls_the_shop_tools_and_keeps_tool_turns(

@@ -85,6 +85,57 @@ TOO_MANY_CALLS: dict[str, Any] = {
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallRequest:
+    """One tool call a model asked for: its id, the tool's name, the arguments' JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+def read_tool_calls(calls: Any, *, provider: str) -> list[ToolCallRequest]:
+    """``[{id, name, arguments}]`` (arguments as JSON text or an object): a call without an
+    id is a provider error; a missing name or arguments go to the tool, which refuses them."""
+    if not isinstance(calls, list) or not calls:
+        raise ProviderError(f"{provider} sent malformed tool calls", provider=provider)
+    read: list[ToolCallRequest] = []
+    for call in calls:
+        call_id = call.get("id") if isinstance(call, dict) else None
+        if not isinstance(call_id, str) or not call_id:
+            raise ProviderError(f"{provider} sent a tool call without an id", provider=provider)
+        name = call.get("name")
+        arguments = call.get("arguments")
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        read.append(
+            ToolCallRequest(
+                call_id[:200],
+                name if isinstance(name, str) else "",
+                arguments if isinstance(arguments, str) else "",
+            )
+        )
+    return read
+
+
+async def run_tool_round(
+    calls: Sequence[ToolCallRequest], shop: ShopContext, rounds: ToolRounds, *, provider: str
+) -> list[dict[str, Any]]:
+    """Run one round of calls (their results in order); tools asked for when none were
+    offered, or past the bound, are a provider error: the model would loop."""
+    if shop.tools is None or not rounds.may_call():
+        raise ProviderError(
+            f"{provider} sent tool calls beyond the rounds allowed", provider=provider
+        )
+    rounds.used += 1
+    return [
+        await shop.tools.call(call.name, call.arguments, call.id)
+        if position < MAX_CALLS_PER_ROUND
+        else TOO_MANY_CALLS
+        for position, call in enumerate(calls)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class ShopContext:
     shop_id: str
     shop_name: str
