@@ -162,11 +162,11 @@ class ProductCreate(InputSchema):
         description="What routing rules read as productType, e.g. bouquet.",
     )
     sku: str | None = Field(default=None, min_length=1, max_length=64)
-    price: int = Field(ge=0, le=100_000_000, description="Minor units.")
+    price: int = Field(ge=0, le=100_000_000, strict=True, description="Minor units.")
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="The shop's currency when absent."
     )
-    available: bool = True
+    available: bool = Field(default=True, strict=True)
 
 
 class ProductUpdate(InputSchema):
@@ -178,9 +178,9 @@ class ProductUpdate(InputSchema):
         default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$"
     )
     sku: str | None = Field(default=None, min_length=1, max_length=64)
-    price: int | None = Field(default=None, ge=0, le=100_000_000)
+    price: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    available: bool | None = None
+    available: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ProductUpdate:
