@@ -193,3 +193,32 @@ async def test_tool_calls_are_counted(app, world, db):
         select(func.count()).select_from(ToolCall).where(ToolCall.shop_id == world["shop"].id)
     )
     assert count == 2
+
+
+async def test_the_high_level_client_on_the_newer_protocol(app, world):
+    """``mcp.Client`` negotiates the newest protocol the server speaks: another path in
+    the SDK (mcp-method/mcp-name headers, arguments checked against the tool's schema)."""
+    from mcp import Client
+
+    transport = httpx2.ASGITransport(app=app)
+    async with (
+        httpx2.AsyncClient(transport=transport, headers=world["full"]) as http,
+        Client(streamable_http_client(URL, http_client=http)) as client,
+    ):
+        listed = await client.list_tools()
+        assert len(listed.tools) == 7
+        found = await client.call_tool("find_order", {"orderNumber": "3001"})
+        assert found.structured_content["order"]["number"] == "3001"
+        bad = await client.call_tool("opening_hours", {"weekday": "someday"})
+        assert bad.is_error is True
+    async with (
+        httpx2.AsyncClient(transport=transport, headers=world["reader"]) as http,
+        Client(streamable_http_client(URL, http_client=http)) as client,
+    ):
+        assert [t.name for t in (await client.list_tools()).tools] == [
+            "opening_hours",
+            "delivery_info",
+            "search_products",
+        ]
+        with pytest.raises(MCPError):
+            await client.call_tool("find_order", {"orderNumber": "3001"})
