@@ -222,3 +222,44 @@ async def test_the_high_level_client_on_the_newer_protocol(app, world):
         ]
         with pytest.raises(MCPError):
             await client.call_tool("find_order", {"orderNumber": "3001"})
+
+
+async def test_the_database_away_is_a_503_not_a_tool_error(database_target, engine):
+    from httpx import ASGITransport, AsyncClient
+
+    from bloomer_ai.db.engine import DatabaseTarget
+    from bloomer_ai.main import create_app
+    from conftest import make_settings
+    from support.committed import committed_shop
+    from support.proxy import CuttableProxy
+
+    proxy = CuttableProxy(database_target.url)
+    await proxy.open()
+    through_proxy = DatabaseTarget(
+        proxy.url(database_target.url), embedded=False, owner_url=database_target.owner_url
+    )
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "search_products", "arguments": {"query": "roses"}},
+    }
+    async with committed_shop(engine, name="MCP outage") as (_shop, secret):
+        app = create_app(make_settings(database_target.operator_url), database=through_proxy)
+        headers = {
+            "Authorization": f"Bearer {secret}",
+            "Accept": "application/json, text/event-stream",
+        }
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+        ):
+            ok = await client.post("/api/ai/mcp", json=call, headers=headers)
+            assert ok.status_code == 200, ok.text
+            await proxy.cut()
+            away = await client.post("/api/ai/mcp", json=call, headers=headers)
+            assert away.status_code == 503, away.text
+            assert away.json()["error"]["code"] == "service_unavailable"
+            assert int(away.headers["retry-after"]) > 0
+            await proxy.open()
+        await proxy.cut()

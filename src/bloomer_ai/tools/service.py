@@ -21,7 +21,8 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.agent.config.schema import error_path
@@ -117,12 +118,14 @@ async def _run(tool: Tool, context: ToolContext, arguments: Any) -> dict[str, An
         fields = [str(d["field"]) for d in exc.details if isinstance(d, Mapping) and "field" in d]
         message = exc.detail_message + (f" ({', '.join(fields)})" if fields else "")
         return ToolError(code=exc.code, message=message)
+    except (OperationalError, InterfaceError, PoolTimeout):
+        raise  # the database is away (or out of connections): the caller answers 503
     except IntegrityError:
         log.warning("tool_conflict", tool=tool.name)
         return ToolError(code="conflict", message="The tool's change conflicted with another.")
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise  # the database is away: the caller answers 503
+            raise
         log.error("tool_failed", tool=tool.name, error_type=type(exc).__name__)
         return ToolError(code="tool_failed", message="The tool failed; try again later.")
     except Exception as exc:  # a tool's bug must not take the conversation down

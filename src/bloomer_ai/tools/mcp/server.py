@@ -27,6 +27,7 @@ from mcp.types import (
     Tool,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 
 from bloomer_ai import __version__
@@ -92,7 +93,7 @@ async def call_tool(
             dict(params.arguments or {}),
             idempotency_key=scope_header(request.scope, b"idempotency-key"),
         )
-    except DBAPIError as exc:
+    except (DBAPIError, PoolTimeout) as exc:
         # The database is away: the endpoint answers 503 instead of the SDK's error.
         request.scope.setdefault("state", {})[DATABASE_FAILURE_KEY] = exc
         raise
