@@ -263,3 +263,26 @@ async def test_the_database_away_is_a_503_not_a_tool_error(database_target, engi
             assert int(away.headers["retry-after"]) > 0
             await proxy.open()
         await proxy.cut()
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_tool_calls_log_no_arguments_even_at_debug(app, world):
+    import io
+
+    from bloomer_ai.logging import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(level="DEBUG", json_output=True, stream=stream)
+    phone = "+31612345678"
+    async with mcp_client(app, world["full"]) as session:
+        await session.call_tool("find_order", {"phone": phone})
+        await session.call_tool(
+            "place_order", {"items": [{"name": "Red roses"}], "customerPhone": phone}
+        )
+    output = stream.getvalue()
+    events = [json.loads(line) for line in output.splitlines() if line.strip()]
+    called = [e for e in events if e.get("event") == "tool_called"]
+    assert [e["tool"] for e in called] == ["find_order", "place_order"]
+    assert all(e["ok"] for e in called)
+    for spelling in (phone, "612345678", "Red roses"):
+        assert spelling not in output
