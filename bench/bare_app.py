@@ -3,6 +3,10 @@
 * ``GET /`` — a constant small JSON, no database: what FastAPI itself costs.
 * ``POST /orders`` — FastAPI parsing and validating the body ``routing/evaluate`` takes
   into the same pydantic model (``EvaluateRequest``), answering a constant JSON.
+* ``POST /db/webhook/{shop}`` — ``bare_webhook``: the body read, its SHA-256 its id, one
+  row inserted into the inbox table (``webhook_deliveries``, unique per id) in a
+  transaction with the shop setting, a constant ``{}`` answered: what a webhook receiver
+  does at the least, next to the voice webhook's verify + store + dedupe + answer.
 * On a psycopg 3 pool (``DATABASE_URL``: the service's own role, so row-level security
   applies to both), the **same transaction shapes** the service runs, statement for
   statement — the practical limit for Python here:
@@ -21,13 +25,14 @@ that it stays so.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -114,6 +119,31 @@ async def bare_db_read(shop_id: uuid.UUID) -> dict[str, str]:
     if row is None:
         raise HTTPException(404)
     return {"id": str(row[0]), "name": row[1], "country": row[2]}
+
+
+INSERT_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, provider, delivery_id, shop_id, kind, content_type, "
+    "raw_body) VALUES (%(id)s, 'bare', %(delivery_id)s, %(shop_id)s, 'voice', "
+    "%(content_type)s, %(body)s) ON CONFLICT (provider, delivery_id) DO NOTHING"
+)
+
+
+@app.post("/db/webhook/{shop_id}")
+async def bare_webhook(shop_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    body = await request.body()
+    async with pools["db"].connection() as connection, connection.transaction():
+        await connection.execute(SET_SHOP, {"shop_id": str(shop_id)})
+        await connection.execute(
+            INSERT_DELIVERY,
+            {
+                "id": uuid.uuid4(),
+                "delivery_id": hashlib.sha256(body).hexdigest(),
+                "shop_id": shop_id,
+                "content_type": request.headers.get("content-type"),
+                "body": body,
+            },
+        )
+    return {}
 
 
 @app.post("/db/chat/{shop_id}")

@@ -1,7 +1,8 @@
 """Jobs and webhook deliveries, measured with real processes on loopback.
 
     python -m bench.jobs_bench [--noop-jobs 2000] [--events 1000] [--concurrency 1,4]
-                               [--drain-events 1000] [--outage 30] [--skip-drain]
+                               [--generations 1000] [--drain-events 1000] [--outage 30]
+                               [--skip-drain]
 
 1. **No-op throughput**: N jobs of a task that does nothing, committed, then one worker
    process (`bloomer-ai worker`'s code) at each concurrency; jobs/s from the first job's
@@ -9,7 +10,13 @@
 2. **Delivery throughput**: N events for a shop, each delivered (signed, sent, its attempt
    recorded) to a receiver process on loopback that verifies every signature with
    `standardwebhooks` and answers 200; deliveries/s the same way.
-3. **Drain** (`--skip-drain` skips it; it takes about two minutes): N events to a receiver
+3. **Campaign generation throughput**: N generation requests (e-mail, Christmas, three
+   variants each) made as `POST /api/ai/campaigns/generate` makes them, then one worker
+   process with the builtin provider: requests/s from the first job's start to the last
+   one's success, and the ratio to the no-op task at the same concurrency (what a run
+   costs beyond the queue: two transactions on the locked row, the shop's profile, the
+   templates, the output and its event with its delivery jobs).
+4. **Drain** (`--skip-drain` skips it; it takes about two minutes): N events to a receiver
    that fails the first attempt of every third event and is down for `--outage` seconds
    once half the events have reached it; with the production retry settings (first retry
    after 5 s, then ×3, ±20 % jitter; JOB_POLL_SECONDS 5). Every event must end delivered,
@@ -87,7 +94,7 @@ def worker_env(database: BenchDatabase, receiver: str | None) -> dict[str, str]:
         "WEB_APP_WEBHOOK_SECRET": SECRET,
         "PYTHONPATH": str(PROJECT_ROOT),
     }
-    for name in ("JOB_WORKER_IN_PROCESS", "WEB_APP_WEBHOOK_URL", "JOB_POLL_SECONDS"):
+    for name in ("JOB_WORKER_IN_PROCESS", "WEB_APP_WEBHOOK_URL", "JOB_POLL_SECONDS", "AI_PROVIDER"):
         env.pop(name, None)
     if receiver:
         env["WEB_APP_WEBHOOK_URL"] = receiver
@@ -203,6 +210,39 @@ class Bench:
             )
             return [row.id for row in rows]
 
+    async def request_generations(self, shop: Any, count: int) -> list[int]:
+        """``count`` generation requests (one transaction); the ids of their jobs."""
+        from bloomer_ai.campaign_generation import service
+        from bloomer_ai.campaign_generation.schemas import GenerateRequest
+        from bloomer_ai.kit.time import utcnow
+
+        body = GenerateRequest.model_validate(
+            {"input": {"channel": "email", "occasion": "christmas", "variants": 3}}
+        )
+        async with unit_of_work(self.sessions, shop_id=shop.id) as session:
+            for _ in range(count):
+                await service.request_generation(session, body, now=utcnow())
+        async with self.owner.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT id FROM procrastinate_jobs WHERE task_name = 'campaigns.generate' "
+                    "AND args->>'shop_id' = :shop"
+                ),
+                {"shop": str(shop.id)},
+            )
+            return [row.id for row in rows]
+
+    async def generations_completed(self, shop: Any) -> int:
+        async with self.owner.connect() as connection:
+            found = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM campaign_generation_requests "
+                    "WHERE shop_id = :shop AND status = 'completed' AND attempts = 1"
+                ),
+                {"shop": shop.id},
+            )
+            return int(found or 0)
+
     async def span(self, ids: Sequence[int]) -> tuple[int, float]:
         """(jobs succeeded, seconds from the first start to the last success)."""
         async with self.owner.connect() as connection:
@@ -278,6 +318,27 @@ async def delivery_throughput(bench: Bench, events: int, concurrency: int) -> di
     }
 
 
+async def generation_throughput(
+    bench: Bench, requests: int, concurrency: int, noop_per_second: float | None
+) -> dict[str, Any]:
+    shop = await bench.new_shop(f"generations c={concurrency}")
+    ids = await bench.request_generations(shop, requests)
+    with worker(bench.database, concurrency):
+        succeeded, seconds = await bench.wait_done(ids, timeout=900)
+    per_second = round(succeeded / seconds, 1) if seconds else None
+    return {
+        "row": f"campaign generation (builtin), 1 worker, concurrency {concurrency}",
+        "jobs": requests,
+        "succeeded": succeeded,
+        "seconds": round(seconds, 2),
+        "per_second": per_second,
+        "completed": await bench.generations_completed(shop),
+        "vs_noop": round(per_second / noop_per_second, 2)
+        if per_second and noop_per_second
+        else None,
+    }
+
+
 async def drain(bench: Bench, events: int, outage: float, concurrency: int) -> dict[str, Any]:
     shop = await bench.new_shop("drain")
     ids = await bench.record_events(shop, events)
@@ -332,6 +393,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 row = await delivery_throughput(bench, args.events, concurrency)
                 results["rows"].append(row)
                 print_row(row)
+            noop = {
+                int(row["row"].rsplit(" ", 1)[-1]): row["per_second"]
+                for row in results["rows"]
+                if row["row"].startswith("no-op")
+            }
+            for concurrency in args.concurrency:
+                row = await generation_throughput(
+                    bench, args.generations, concurrency, noop.get(concurrency)
+                )
+                results["rows"].append(row)
+                print_row(row)
             if not args.skip_drain:
                 row = await drain(bench, args.drain_events, args.outage, max(args.concurrency))
                 results["drain"] = row
@@ -343,6 +415,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_row(row: dict[str, Any]) -> None:
     extra = ""
+    if "completed" in row:
+        extra = f"  ({row['completed']} completed, each in one run; "
+        extra += f"{row['vs_noop'] or 0:.2f}x the no-op task's rate)"
     if "received_ok" in row:
         extra = f"  (receiver: {row['received_ok']} events with a 2xx, signatures verified: "
         extra += f"{'yes' if row['verified'] else 'NO'}; {row['attempt_ms']} ms an attempt)"
@@ -374,6 +449,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--noop-jobs", type=int, default=2000)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--concurrency", default="1,4", help="comma-separated (1,4)")
+    parser.add_argument("--generations", type=int, default=1000)
     parser.add_argument("--drain-events", type=int, default=1000)
     parser.add_argument("--outage", type=float, default=30.0)
     parser.add_argument("--skip-drain", action="store_true")
@@ -392,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n  results: {RESULTS.relative_to(PROJECT_ROOT)}; {time.monotonic() - started:.0f} s")
     drained = results.get("drain")
     ok = all(row["succeeded"] == row["jobs"] for row in results["rows"])
+    ok = ok and all(row.get("completed", row["jobs"]) == row["jobs"] for row in results["rows"])
     if drained is not None:
         ok = ok and drained["each_once"] and drained["succeeded"] == drained["jobs"]
     return 0 if ok else 1

@@ -34,6 +34,9 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 _CRLF2 = b"\r\n\r\n"
+SEQUENCE_MARK = b"@@@@SEQUENCE@@@@"
+"""In a request's body, replaced on every send by a number of the same width, unique in the
+run (``<start ms><count>``): a webhook delivery that is new each time, not a repeat."""
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -232,6 +235,8 @@ class _Run:
         self.spec = spec
         self.loop = loop
         self.request = spec.encode_request()
+        self.sequenced = SEQUENCE_MARK in self.request
+        self.sequence = int(time.time() * 1000) % 10**10 * 10**6
         now = time.perf_counter()
         self.record_start = now + spec.warmup
         self.record_end = self.record_start + spec.duration
@@ -301,8 +306,14 @@ class _Connection(asyncio.Protocol):
 
     def send(self) -> None:
         assert self.transport is not None
+        run = self.run
+        if run.sequenced:
+            run.sequence += 1
+            request = run.request.replace(SEQUENCE_MARK, b"%016d" % run.sequence)
+        else:
+            request = run.request
         self.started = time.perf_counter()
-        self.transport.write(self.run.request)
+        self.transport.write(request)
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer

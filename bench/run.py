@@ -59,7 +59,7 @@ from bench.servers import (
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 LOGS_DIR = RESULTS_DIR / "logs"
-INPROCESS_BENCHES = ("bench.jsonlogic_bench", "bench.logline_bench")
+INPROCESS_BENCHES = ("bench.jsonlogic_bench", "bench.logline_bench", "bench.support_context_bench")
 # High enough never to trip during a run, so the limiter's cost is measured, not its 429s.
 UNLIMITED_RATE = "100000000/minute"
 
@@ -520,7 +520,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-jobs",
         action="store_true",
-        help="skip bench/jobs_bench.py (worker throughput, the delivery drain)",
+        help="skip bench/jobs_bench.py (worker throughput, generation, the delivery drain)",
     )
     parser.add_argument(
         "--skip-drain",

@@ -45,7 +45,7 @@ FROM generate_series(1, :orders) AS g
 _shops: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-async def _shop_of_size(ctx: BenchContext, size: str) -> dict[str, Any]:
+async def shop_of_size(ctx: BenchContext, size: str) -> dict[str, Any]:
     """The shop of this size in the bench database (made once), its key and a target row
     in the middle of its data."""
     key = (str(ctx.database.url), size)
@@ -69,7 +69,7 @@ async def _shop_of_size(ctx: BenchContext, size: str) -> dict[str, Any]:
         issued = await create_api_key(
             session,
             name="bench",
-            scopes=["orders:read", "customers:read"],
+            scopes=["orders:read", "customers:read", "support:context"],
             pepper=BENCH_SECRET,
         )
         middle = orders // 2
@@ -77,8 +77,14 @@ async def _shop_of_size(ctx: BenchContext, size: str) -> dict[str, Any]:
             text("SELECT id FROM orders WHERE shop_id = :shop AND number = :number"),
             {"shop": shop.id, "number": str(1000 + middle)},
         )
+        customer_id = await session.scalar(
+            text("SELECT id FROM customers WHERE shop_id = :shop AND phone = :phone"),
+            {"shop": shop.id, "phone": f"+3161{customers // 2:07d}"},
+        )
         return {
+            "shop_id": str(shop.id),
             "secret": issued.secret,
+            "customer_id": str(customer_id),
             "phone": f"061{customers // 2:07d}",  # +3161…, as people write it in NL
             "email": f"CUSTOMER{customers // 2}@Example.TEST",
             "number": str(1000 + middle),
@@ -94,7 +100,7 @@ async def _shop_of_size(ctx: BenchContext, size: str) -> dict[str, Any]:
 
 def _lookup(size: str, path_of: Any) -> Any:
     async def setup(ctx: BenchContext) -> Prepared:
-        shop = await _shop_of_size(ctx, size)
+        shop = await shop_of_size(ctx, size)
         return Prepared(path=path_of(shop), headers={"Authorization": f"Bearer {shop['secret']}"})
 
     return setup

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"ratelimit", "web", "webhooks", "idempotency", "jobs"},
     {"auth"},
     {"shops", "customers", "orders", "integrations", "outbound_webhooks"},
-    {"routing", "agent", "campaigns", "support", "tools"},
+    {"routing", "agent", "campaigns", "support", "tools", "campaign_generation", "voice"},
     {"lifespan", "main", "cli", "demo", "migrations", "__init__"},
 ]
 DOMAINS = [
@@ -41,6 +41,8 @@ DOMAINS = [
     "campaigns",
     "support",
     "tools",
+    "campaign_generation",
+    "voice",
 ]
 DOMAIN_FILES = {"endpoints.py", "schemas.py", "service.py", "repository.py", "errors.py"}
 

@@ -15,6 +15,7 @@ from bloomer_ai.agent.config.schema import AgentConfig
 from bloomer_ai.auth.service import operator_revoke_api_key, usable_api_key
 from bloomer_ai.demo import (
     DEMO_SHOP_NAME,
+    EARLIER_DEMO_SHOP_NAME,
     DemoCredentials,
     SampleOrder,
     SavedCredentials,
@@ -23,8 +24,9 @@ from bloomer_ai.demo import (
     save_credentials,
     seed_demo,
 )
-from bloomer_ai.models import AuthSession, Customer, Order, OrderRoutingRule, Shop
+from bloomer_ai.models import AuthSession, Customer, Order, OrderRoutingRule, Product, Shop
 from bloomer_ai.models.order import OPEN_ORDER_STATUSES
+from factories.core import create_shop
 
 
 async def _count(db, model, shop_id):
@@ -78,6 +80,17 @@ async def test_demo_is_seeded_once_and_its_credentials_work(db, client, settings
     )
     assert reply.status_code == 200
     assert "don't have the opening hours" not in reply.json()["reply"]
+    # The assistant answers delivery and catalogue questions from the demo's own facts.
+    for question, fact in (
+        ("How much does delivery cost?", "€6.95"),
+        ("Do you have red roses?", "Twelve red roses at €39.95"),
+        ("Do you have orchids?", "sold out"),
+        ("Hebben jullie chocolade?", "Chocolates voor € 8,95"),
+    ):
+        answer = await client.post(
+            "/api/ai/agent", json={"message": question}, headers={"X-API-Key": third.api_key}
+        )
+        assert fact in answer.json()["reply"] and "(demo)" not in answer.json()["reply"]
 
     # The saved key revoked: a new key; the sign-in token, still valid, is kept.
     key = await usable_api_key(db, third.api_key, pepper=settings.auth.pepper())
@@ -93,6 +106,15 @@ async def test_demo_is_seeded_once_and_its_credentials_work(db, client, settings
     fifth = await seed_demo(db, settings, _saved(fourth))
     assert fifth.api_key == fourth.api_key and fifth.session_token != fourth.session_token
     assert (await _me(client, fifth))[1] == 200
+
+
+async def test_a_demo_shop_of_the_earlier_name_is_renamed_and_given_a_catalogue(db, settings):
+    earlier = await create_shop(db, name=EARLIER_DEMO_SHOP_NAME, lilli_config={"language": "en"})
+    credentials = await seed_demo(db, settings)
+    assert credentials.shop_id == str(earlier.id) and not credentials.created
+    shop = await db.get(Shop, earlier.id)
+    assert shop is not None and shop.name == DEMO_SHOP_NAME and "delivery" in shop.lilli_config
+    assert await _count(db, Product, shop.id) == 6
 
 
 async def test_demo_orders_agree_with_today(db, settings, client):

@@ -635,12 +635,16 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
 def integrations_reseal(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
-    """Re-seal every shop's integration secrets under the first DATA_ENCRYPTION_KEY key.
+    """Re-seal every shop's integration and webhook-endpoint secrets under the first
+    DATA_ENCRYPTION_KEY key.
 
     After putting a new key in front of DATA_ENCRYPTION_KEY (and deploying it everywhere):
     run this, then drop the old key from the setting."""
     from bloomer_ai.integrations.service import operator_reseal_secrets
     from bloomer_ai.kit.encryption import KeyringError
+    from bloomer_ai.outbound_webhooks.service import (
+        operator_reseal_secrets as operator_reseal_endpoint_secrets,
+    )
 
     settings = _settings()
     try:
@@ -649,17 +653,25 @@ def integrations_reseal(
         fail(f"DATA_ENCRYPTION_KEY: {exc}", 2)
     target = _database(settings)
 
-    async def action(session: Any) -> int:
-        total = 0
+    async def action(session: Any) -> tuple[int, int]:
+        integrations = endpoints = 0
         while resealed := await operator_reseal_secrets(session, keyring):
-            total += resealed
-        return total
+            integrations += resealed
+        while resealed := await operator_reseal_endpoint_secrets(session, keyring):
+            endpoints += resealed
+        return integrations, endpoints
 
-    resealed = _run_in_session(settings, target, action)
+    integrations, endpoints = _run_in_session(settings, target, action)
     _print(
-        {"resealed": resealed, "keyId": keyring.current_key_id},
+        {
+            "resealed": integrations + endpoints,
+            "integrations": integrations,
+            "webhookEndpoints": endpoints,
+            "keyId": keyring.current_key_id,
+        },
         as_json,
-        f"re-sealed {resealed} integration(s) under key {keyring.current_key_id}",
+        f"re-sealed {integrations} integration(s) and {endpoints} webhook endpoint(s) "
+        f"under key {keyring.current_key_id}",
     )
 
 

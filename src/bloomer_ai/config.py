@@ -160,6 +160,25 @@ class AISettings(BaseSettings):
     """Time a chat turn may spend on tool rounds; past it the model must answer."""
     campaign_copy_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
     """How long campaign suggestions wait for the provider's copy before the rules' stands."""
+    campaign_generation_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    """How long one generation run waits for the provider (openai, lilli)."""
+    campaign_generation_max_attempts: int = Field(default=3, ge=1, le=20)
+    """Runs of a generation before a provider failure fails the request."""
+    campaign_generation_retry_seconds: float = Field(default=10.0, ge=0, le=3600)
+    """The wait before the second run; each later wait is three times longer."""
+    campaign_callback_deadline_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    """How long Lilli may take to call back a generation it accepted for later."""
+    campaign_generation_expiry_check_seconds: int = Field(default=60, ge=1, le=3600)
+    """How often `campaigns.expire_generations` fails requests past their deadline (a
+    divisor of 60, or whole minutes dividing an hour)."""
+
+    @field_validator("campaign_generation_expiry_check_seconds")
+    @classmethod
+    def _expiry_fits_a_cron(cls, value: int) -> int:
+        from bloomer_ai.kit.time import cron_every
+
+        cron_every(value)  # a ValueError saying what is wrong
+        return value
 
 
 class WebhookSettings(BaseSettings):
@@ -185,6 +204,8 @@ class WebhookSettings(BaseSettings):
     webhook_retention_days: int = Field(default=7, ge=1, le=3650)
     """Raw bodies of received webhooks are kept this long, then purged (the delivery's
     id stays, so a late repeat is still recognised)."""
+    voice_transcript_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Transcripts of phone calls are kept this long, then purged (the call stays)."""
 
     @staticmethod
     def accepted(secret: SecretStr | None) -> list[str]:

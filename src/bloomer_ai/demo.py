@@ -40,9 +40,13 @@ from bloomer_ai.models.order import OPEN_ORDER_STATUSES
 from bloomer_ai.orders.repository import OrderFilters
 from bloomer_ai.orders.service import list_orders
 from bloomer_ai.shops.service import add_member, create_shop, find_shop_by_name
+from bloomer_ai.tools.schemas import ProductCreate
+from bloomer_ai.tools.service import create_product, list_products
 
 CREDENTIALS_FILE = "demo-credentials.json"
-DEMO_SHOP_NAME = "Bloom & Co (demo)"
+DEMO_SHOP_NAME = "Bloom & Co"
+# The demo shop's name before the assistant said it to customers: found and renamed.
+EARLIER_DEMO_SHOP_NAME = "Bloom & Co (demo)"
 DEMO_USER_EMAIL = "owner@demo.bloomer.test"
 DEMO_KEY_NAME = "demo (serve --demo)"
 FIRST_NAMES = [
@@ -77,6 +81,16 @@ PRODUCTS = [
     ("wedding", "WD-BRIDAL", "Bridal bouquet", 12500),
     ("gift", "GF-CHOC", "Chocolates", 895),
 ]
+# The catalogue the assistant answers from (GET /api/ai/products): the same products.
+PRODUCT_DESCRIPTIONS = {
+    "BQ-ROSE-12": "A dozen long-stemmed red roses, hand-tied",
+    "BQ-SEASON": "Whatever is freshest today, arranged by our florists",
+    "PL-ORCHID": "A white orchid (Phalaenopsis) in a ceramic pot",
+    "FN-WREATH": "A wreath of white roses and lilies",
+    "WD-BRIDAL": "A bridal bouquet made to your wishes",
+    "GF-CHOC": "A box of Belgian chocolates",
+}
+SOLD_OUT = {"PL-ORCHID"}
 # An order's status agrees with its delivery date: nothing open is due before today.
 STATUSES_PAST = ["delivered"] * 8 + ["picked_up", "cancelled"]
 STATUSES_TODAY = ["confirmed", "in_progress", "ready", "out_for_delivery", "delivered"]
@@ -86,7 +100,8 @@ SOURCES = ["web"] * 5 + ["phone", "phone", "voice", "chat", "walk_in"]
 
 
 DEMO_AGENT_CONFIG = {
-    "greeting": "Hi! I'm Lilli from Bloom & Co. Ask me about opening hours or your order.",
+    "greeting": "Hi! I'm Lilli from Bloom & Co. Ask me about our opening hours, delivery, "
+    "flowers or your order.",
     "businessHours": {
         "timezone": "Europe/Amsterdam",
         "weekly": {
@@ -98,6 +113,23 @@ DEMO_AGENT_CONFIG = {
             "sat": [["09:00", "17:00"]],
         },
         "closedDates": [],
+        "closesOnPublicHolidays": True,
+    },
+    "delivery": {
+        "zones": [
+            {
+                "name": "Centrum",
+                "fee": 495,
+                "postalCodes": ["1011", "1012", "1015", "1016", "1017"],
+            },
+            {"name": "Noord", "postalCodes": ["1021", "1022", "1023", "1024", "1025"]},
+            {"name": "Oost", "postalCodes": ["1091", "1092", "1093", "1094", "1095"]},
+            {"name": "Zuid", "postalCodes": ["1071", "1072", "1073", "1074", "1075"]},
+            {"name": "West", "postalCodes": ["1051", "1052", "1053", "1054", "1055"]},
+        ],
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+        "cutoffTime": "14:00",
+        "fee": 695,
     },
     "language": "en",
     "handoff": {"enabled": True, "keywords": ["complaint", "refund"]},
@@ -192,6 +224,12 @@ async def seed_demo(
     """The demo shop (seeded on the first call), its owner, and their credentials: those
     ``saved`` while they still sign in, else new ones (the caller saves them)."""
     shop = await find_shop_by_name(session, DEMO_SHOP_NAME)
+    if shop is None:
+        shop = await find_shop_by_name(session, EARLIER_DEMO_SHOP_NAME)
+        if shop is not None:
+            shop.name = DEMO_SHOP_NAME
+            if "delivery" not in (shop.lilli_config or {}):
+                shop.lilli_config = DEMO_AGENT_CONFIG
     created = shop is None
     if shop is None:
         shop = await create_shop(
@@ -206,6 +244,7 @@ async def seed_demo(
         await _seed_customers_and_orders(session, shop)
         await _seed_routing_rules(session, shop)
     bind_shop(session.sync_session, shop.id)
+    await _seed_catalogue(session)
     api_key = await _demo_key(session, settings, shop, saved)
     token = await _demo_session(session, user, saved)
     return DemoCredentials(
@@ -219,6 +258,26 @@ async def seed_demo(
         reused=saved is not None and (api_key, token) == (saved.api_key, saved.session_token),
         sample=await _sample_order(session, shop),
     )
+
+
+async def _seed_catalogue(session: AsyncSession) -> None:
+    """The products (once: a shop with a catalogue keeps its own)."""
+    if (await list_products(session, PageParams(limit=1)))[0]:
+        return
+    for product_type, sku, name, price in PRODUCTS:
+        await create_product(
+            session,
+            ProductCreate.model_validate(
+                {
+                    "name": name,
+                    "description": PRODUCT_DESCRIPTIONS[sku],
+                    "productType": product_type,
+                    "sku": sku,
+                    "price": price,
+                    "available": sku not in SOLD_OUT,
+                }
+            ),
+        )
 
 
 # A kept credential must still work for a while: not one that expires during the demo.

@@ -26,14 +26,15 @@ from bloomer_ai.db.engine import DatabaseTarget, create_engine, resolve_database
 from bloomer_ai.db.notifications import ChangeFeed
 from bloomer_ai.db.roles import UnprotectedRole, describe_unprotected, role_protection
 from bloomer_ai.db.session import make_session_factory
-from bloomer_ai.integrations.inbound.handlers import InboundHandlers
+from bloomer_ai.integrations.inbound.handlers import InboundHandlers, Provider
 from bloomer_ai.jobs.worker import WorkerOptions, WorkerSupervisor
 from bloomer_ai.ratelimit.policy import RateLimiter
 from bloomer_ai.routing.engine.rule_sets import CHANNEL as ROUTING_CHANNEL
 from bloomer_ai.routing.engine.rule_sets import RuleSetCache
 from bloomer_ai.support.providers import PROVIDERS as SUPPORT_PROVIDERS
 from bloomer_ai.support.service import receive_delivery as receive_support_delivery
-from bloomer_ai.tools.chat.toolbox import chat_tools
+from bloomer_ai.tools.service import conversation_tools
+from bloomer_ai.voice.service import receive_delivery as receive_voice_delivery
 
 log = structlog.get_logger("bloomer_ai")
 
@@ -60,8 +61,10 @@ async def open_resources(
     state.authenticator = authenticator = Authenticator(settings, sessions)
     state.rate_limiter = RateLimiter(settings.ratelimit)
     state.ai_provider = provider_from_settings(settings)
-    # The shop tools a chat turn may call (function calling; docs/tools.md).
-    state.chat_tools = chat_tools(sessions) if settings.features.ai_tools_enabled else None
+    # The shop tools a chat turn may call (docs/tools.md); none while AI_TOOLS_ENABLED is off.
+    state.conversation_tools = (
+        conversation_tools(sessions) if settings.features.ai_tools_enabled else None
+    )
     # Seals and opens integration secrets (DATA_ENCRYPTION_KEY).
     state.keyring = settings.auth.keyring()
     # Handlers of verified inbound webhooks, per kind and provider (voice and support
@@ -69,6 +72,9 @@ async def open_resources(
     state.inbound_handlers = handlers = InboundHandlers()
     for provider in SUPPORT_PROVIDERS:
         handlers.register("support", provider, receive_support_delivery)  # type: ignore[arg-type]
+    voice_providers: tuple[Provider, ...] = ("twilio", "vapi", "lilli")
+    for voice_provider in voice_providers:
+        handlers.register("voice", voice_provider, receive_voice_delivery)
     state.campaign_copy_writer = copy_writer_from_settings(settings)
     # MCP (docs/tools.md): stateless, JSON answers, no session kept in the process; a
     # manager runs once, so each lifespan makes its own around the app's server.

@@ -142,6 +142,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.agent.endpoints import lilli_router as agent_lilli_router
     from bloomer_ai.agent.endpoints import router as agent_router
     from bloomer_ai.auth.endpoints import router as auth_router
+    from bloomer_ai.campaign_generation.endpoints import router as campaign_generation_router
     from bloomer_ai.campaigns.endpoints import router as campaigns_router
     from bloomer_ai.customers.endpoints import router as customers_router
     from bloomer_ai.integrations.endpoints import inbound_router
@@ -153,6 +154,7 @@ def routers() -> list[APIRouter]:
     from bloomer_ai.shops.endpoints import router as shops_router
     from bloomer_ai.support.endpoints import router as support_router
     from bloomer_ai.tools.endpoints import router as tools_router
+    from bloomer_ai.voice.endpoints import router as voice_router
     from bloomer_ai.web.operations import router as operations_router
 
     return [
@@ -164,10 +166,12 @@ def routers() -> list[APIRouter]:
         orders_router,
         orders_web_app_router,
         campaigns_router,
+        campaign_generation_router,
         customers_router,
         inbound_router,
         support_router,
         tools_router,
+        voice_router,
         integrations_router,
         shops_router,
         outbound_webhooks_router,
@@ -181,4 +185,6 @@ def task_modules() -> list[str]:
         "bloomer_ai.jobs.worker",
         "bloomer_ai.outbound_webhooks.delivery.tasks",
         "bloomer_ai.integrations.inbound.retention",
+        "bloomer_ai.campaign_generation.worker.tasks",
+        "bloomer_ai.voice.retention",
     ]

@@ -1,7 +1,13 @@
+"""The builtin provider on a real shop, through the real shop tools: "today" and "open now"
+in the shop's time zone (never the server's or UTC's), hand-off keywords, streaming, the
+factory, and no facts at all when no tools are wired. What it answers to a florist's
+customers in four languages is ``test_assistant_conversations.py``."""
+
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,22 +21,10 @@ from bloomer_ai.agent.providers import (
     ShopContext,
     build_provider,
 )
-from bloomer_ai.agent.providers.base import extract_order_number
-
-ORDERS = {
-    "1234": OrderFacts(
-        order_number="1234",
-        status="out_for_delivery",
-        delivery_date=date(2026, 12, 3),
-        created_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
-    ),
-    "A-1001": OrderFacts(
-        order_number="A-1001",
-        status="pending",
-        delivery_date=None,
-        created_at=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
-    ),
-}
+from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.tools.service import ConversationTools
+from factories.core import create_order, create_shop
+from support.sessions import app_session_factory
 
 AUCKLAND_HOURS: dict[str, Any] = {
     "businessHours": {
@@ -45,247 +39,161 @@ AUCKLAND_HOURS: dict[str, Any] = {
 }
 
 
-class OrderBook:
-    """The shop-scoped order lookup the service would pass in; records what was asked."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    async def find(self, number: str) -> OrderFacts | None:
-        self.asked.append(number)
-        return ORDERS.get(number)
-
-
-def make_shop(
-    config: dict[str, Any] | None = None,
-    *,
-    timezone: str = "Pacific/Auckland",
-    first_name: str | None = None,
-    last_order: OrderFacts | None = None,
-    orders: OrderBook | None = None,
-) -> ShopContext:
-    return ShopContext(
-        shop_id="shop_1",
-        shop_name="Bloom & Co",
-        timezone=timezone,
-        country="NZ",
-        config=AgentConfig.model_validate(config or {}),
-        customer_first_name=first_name,
-        last_order=last_order,
-        find_order=(orders or OrderBook()).find,
-    )
-
-
 def at(iso_utc: str) -> Callable[[], datetime]:
     moment = datetime.fromisoformat(iso_utc).replace(tzinfo=UTC)
     return lambda: moment
 
 
-def user(text: str) -> list[ChatTurn]:
-    return [ChatTurn(role="user", content=text)]
+class Florist:
+    """A shop in the database and the context a chat turn would get for it."""
+
+    def __init__(self, db: Any, shop: Any) -> None:
+        self.db, self.shop = db, shop
+
+    async def context(self, now: Callable[[], datetime], *, tools: bool = True) -> ShopContext:
+        connection = await self.db.connection()
+        principal = Principal(
+            kind=PrincipalKind.API_KEY,
+            shop_id=self.shop.id,
+            scopes=frozenset({"agent:chat"}),
+            api_key_id=uuid.uuid4(),
+        )
+        return ShopContext(
+            shop_id=str(self.shop.id),
+            shop_name=self.shop.name,
+            timezone=self.shop.timezone,
+            country=self.shop.country,
+            config=AgentConfig.model_validate(self.shop.lilli_config),
+            customer_first_name=None,
+            last_order=None,
+            find_order=_unused,
+            tools=ConversationTools(app_session_factory(connection), principal, None, now=now)
+            if tools
+            else None,
+        )
+
+    async def ask(self, text: str, now: str, *, tools: bool = True) -> str:
+        clock = at(now)
+        provider = BuiltinProvider(now=clock)
+        return await provider.complete(
+            [ChatTurn("user", text)], await self.context(clock, tools=tools)
+        )
 
 
-async def ask(text: str, shop: ShopContext, now: str = "2026-12-01T00:00:00") -> str:
-    provider = BuiltinProvider(now=at(now))
-    return await provider.complete(user(text), shop)
+async def _unused(number: str) -> OrderFacts | None:
+    raise AssertionError("answers come through the shop tools")
 
 
-HANDOFF = "I'll pass your question to the team at Bloom & Co."
-
-
-# --- greeting --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text", ["hi", "Hello!", "hallo", "Bonjour :)", "hey Lilli", "Good morning"]
-)
-async def test_greeting_uses_the_configured_greeting(text: str) -> None:
-    shop = make_shop({"greeting": "Kia ora! I'm Lilli from Bloom & Co."})
-    assert await ask(text, shop) == "Kia ora! I'm Lilli from Bloom & Co."
-
-
-async def test_default_greeting_and_empty_history() -> None:
-    shop = make_shop()
-    assert await ask("hi", shop) == "Hi! I'm Lilli, how can I help?"
-    assert await BuiltinProvider().complete([], shop) == "Hi! I'm Lilli, how can I help?"
-
-
-async def test_answers_the_latest_user_turn() -> None:
-    history = [
-        ChatTurn(role="user", content="where is my order 1234"),
-        ChatTurn(role="assistant", content="Order 1234 has the status …"),
-        ChatTurn(role="user", content="thanks!"),
-    ]
-    reply = await BuiltinProvider().complete(history, make_shop())
-    assert reply == "You're welcome! Is there anything else I can help with?"
+async def florist(db, config: dict[str, Any] | None = None, **shop: Any) -> Florist:
+    values = {"name": "Bloom & Co", "country": "NZ", "timezone": "Pacific/Auckland"}
+    return Florist(db, await create_shop(db, lilli_config=config or {}, **{**values, **shop}))
 
 
 # --- opening hours across a time-zone boundary ----------------------------------------------
 
 
-async def test_open_is_decided_by_local_time_and_local_weekday() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
+async def test_open_is_decided_by_local_time_and_local_weekday(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
     # 2026-11-30 21:30 UTC is Tuesday 2026-12-01 10:30 in Auckland (NZDT, UTC+13): the
     # UTC date is a Monday, the local date a Tuesday.
-    reply = await ask("Are you open?", shop, now="2026-11-30T21:30:00")
-    assert reply.startswith("Yes, we're open right now, until 17:00 today.")
-    assert "(Pacific/Auckland time)" in reply
-    assert "Mon 09:00–17:00; Tue 09:00–17:00; Wed closed" in reply
+    reply = await shop.ask("Are you open?", now="2026-11-30T21:30:00")
+    assert reply.startswith("Yes, we're open right now, until 5 pm today.")
+    # The closed date a week ahead is mentioned.
+    assert reply.endswith("Please note: we're also closed Tuesday 8 December.")
 
 
-async def test_closed_by_local_time_even_though_utc_says_working_hours() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
+async def test_closed_by_local_time_even_though_utc_says_working_hours(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
     # 2026-12-01 12:00 UTC (a Tuesday noon in UTC) is Wednesday 01:00 in Auckland.
-    reply = await ask("what are your opening hours", shop, now="2026-12-01T12:00:00")
-    assert reply.startswith("We're closed right now. We open again on Saturday, 5 December")
-    assert "at 10:00" in reply
+    reply = await shop.ask("are you open?", now="2026-12-01T12:00:00")
+    assert reply.startswith("We're closed today (Wednesday 2 December).")
+    assert "We're open again on Saturday 5 December, from 10 am to 2 pm." in reply
 
 
-async def test_closed_later_today_says_opening_time_today() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
+async def test_closed_until_later_today_says_when_it_opens(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
     # Monday 2026-11-30 07:00 local = Sunday 18:00 UTC.
-    reply = await ask("when do you open?", shop, now="2026-11-29T18:00:00")
-    assert reply.startswith("We're closed right now. We open again today at 09:00.")
+    reply = await shop.ask("are you open?", now="2026-11-29T18:00:00")
+    assert reply.startswith("We're closed right now. We open at 9 am today.")
 
 
-async def test_closed_date_is_honoured_on_a_normal_opening_day() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
+async def test_a_closed_date_is_honoured_on_a_normal_opening_day(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
     # Tuesday 2026-12-08 11:00 local (a closed date) = Monday 22:00 UTC.
-    reply = await ask("are you open today?", shop, now="2026-12-07T22:00:00")
-    assert reply.startswith("We're closed today (Tuesday, 8 December 2026).")
-    assert "We open again on Saturday, 12 December 2026 at 10:00." in reply
+    reply = await shop.ask("are you open today?", now="2026-12-07T22:00:00")
+    assert reply.startswith("No, today we're closed.")
+    assert "We're open again on Saturday 12 December, from 10 am to 2 pm." in reply
 
 
-async def test_upcoming_closed_dates_are_mentioned() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
-    reply = await ask("opening hours?", shop, now="2026-11-30T21:30:00")
-    assert reply.endswith("We're also closed on Tuesday, 8 December 2026.")
-
-
-async def test_hours_fall_back_to_the_shop_time_zone() -> None:
+async def test_hours_fall_back_to_the_shop_time_zone(db) -> None:
     config = {"businessHours": {"weekly": {"mon": [["09:00", "18:00"]]}}}
-    shop = make_shop(config, timezone="America/Los_Angeles")
+    shop = await florist(db, config, timezone="America/Los_Angeles", country="US")
     # Monday 17:30 in Los Angeles is already Tuesday 01:30 UTC.
-    assert (await ask("are you open", shop, now="2026-12-08T01:30:00")).startswith(
-        "Yes, we're open right now, until 18:00 today."
+    assert (await shop.ask("are you open", now="2026-12-08T01:30:00")).startswith(
+        "Yes, we're open right now, until 6 pm today."
     )
-    assert (await ask("are you open", shop, now="2026-12-08T02:00:00")).startswith(
-        "We're closed right now. We open again on Monday, 14 December 2026 at 09:00."
+    assert (await shop.ask("are you open", now="2026-12-08T02:00:00")).startswith(
+        "We're closed right now. We're open again on Monday 14 December, from 9 am to 6 pm."
     )
 
 
-async def test_no_hours_configured_is_said_plainly() -> None:
-    reply = await ask("are you open?", make_shop())
+async def test_no_hours_configured_is_said_plainly(db) -> None:
+    shop = await florist(db)
+    reply = await shop.ask("are you open?", now="2026-12-01T00:00:00")
     assert reply.startswith("I don't have the opening hours of Bloom & Co")
     assert "open right now" not in reply
 
 
-# --- orders ------------------------------------------------------------------------------
+async def test_without_tools_it_invents_nothing_and_hands_over(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
+    reply = await shop.ask("are you open?", now="2026-11-30T21:30:00", tools=False)
+    assert reply.startswith("I don't have the opening hours of Bloom & Co")
+    order = await shop.ask("order 1234?", now="2026-11-30T21:30:00", tools=False)
+    assert order.startswith("I can't find an order with the number 1234")
 
 
-@pytest.mark.parametrize(
-    ("text", "number"),
-    [
-        ("where is my order 1234", "1234"),
-        ("Where is my order #1234?", "1234"),
-        ("status of order #A-1001.", "A-1001"),
-        ("order number: A-1001", "A-1001"),
-        ("Bestellung 1234", "1234"),
-        ("my flowers, #1234", "1234"),
-        ("I'd like an order of 12 roses", None),
-        ("can I order roses", None),
-    ],
-)
-def test_order_numbers_are_found_in_the_text(text: str, number: str | None) -> None:
-    assert extract_order_number(text) == number
+# --- hand-off keywords ---------------------------------------------------------------------
 
 
-async def test_order_status_by_number() -> None:
-    orders = OrderBook()
-    reply = await ask("where is my order 1234", make_shop(orders=orders))
-    assert orders.asked == ["1234"]
-    assert reply == (
-        "Order 1234 has the status “out for delivery”. Delivery date: Thursday, 3 December 2026."
-    )
-
-
-async def test_order_without_delivery_date() -> None:
-    reply = await ask("order #A-1001", make_shop())
-    assert reply == "Order A-1001 has the status “pending”. It has no delivery date yet."
-
-
-async def test_unknown_order_number() -> None:
-    orders = OrderBook()
-    reply = await ask("where is order 9999?", make_shop(orders=orders))
-    assert orders.asked == ["9999"]
-    assert reply.startswith("I can't find an order with the number 9999.")
-
-
-async def test_my_order_uses_the_linked_customers_last_order() -> None:
-    orders = OrderBook()
-    shop = make_shop(first_name="Anna", last_order=ORDERS["1234"], orders=orders)
-    reply = await ask("Where is my order?", shop)
-    assert orders.asked == []  # no number: no lookup, the last order is already known
-    assert reply == (
-        "Your latest order 1234 (placed Monday, 30 November 2026) has the status "
-        "“out for delivery”. Delivery date: Thursday, 3 December 2026."
-    )
-
-
-async def test_last_order_date_is_the_shops_local_date() -> None:
-    late = OrderFacts("77", "delivered", date(2026, 12, 2), datetime(2026, 11, 30, 12, tzinfo=UTC))
-    reply = await ask("when will my flowers arrive", make_shop(last_order=late, first_name="A"))
-    # 12:00 UTC on 30 November is already 1 December in Auckland.
-    assert "(placed Tuesday, 1 December 2026)" in reply
-
-
-async def test_my_order_without_linked_orders_asks_for_the_number() -> None:
-    assert await ask("where is my order", make_shop(first_name="Anna")) == (
-        "I can't find any orders for you. If you have an order number, send it to me and "
-        "I'll look it up."
-    )
-    assert (await ask("where is my order", make_shop())).startswith(
-        "Please send me your order number"
-    )
-
-
-# --- everything else is handed off -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["Do you have tulips?", "How much is a bouquet of roses?", "can I order roses", "hi, " * 10],
-)
-async def test_fallback_says_it_passes_the_question_on(text: str) -> None:
-    reply = await ask(text, make_shop(AUCKLAND_HOURS))
-    assert reply == f"I can't answer that myself, so {HANDOFF} Someone will get back to you."
-
-
-async def test_handoff_keywords_take_precedence_when_enabled() -> None:
+async def test_handoff_keywords_take_precedence_when_enabled(db) -> None:
     config = {"handoff": {"enabled": True, "keywords": ["Refund", "human"]}}
-    orders = OrderBook()
-    reply = await ask("I want a refund for order 1234", make_shop(config, orders=orders))
-    assert reply == f"{HANDOFF} Someone will get back to you."
-    assert orders.asked == []
-    # Whole words only, and only when handoff is enabled.
-    assert (await ask("order 1234 humanely", make_shop(config))).startswith("Order 1234")
-    disabled = {"handoff": {"enabled": False, "keywords": ["refund"]}}
-    assert (await ask("refund order 1234", make_shop(disabled))).startswith("Order 1234")
+    shop = await florist(db, config)
+    await create_order(db, shop.shop, number="1234", status="confirmed")
+    now = "2026-11-30T21:30:00"
+    assert (await shop.ask("I want a refund for order 1234", now=now)).startswith(
+        "I'll pass your question to the team at Bloom & Co."
+    )
+    # Whole words only, and only when hand-off is enabled.
+    assert (await shop.ask("order 1234 humanely", now=now)).startswith("Order 1234 is confirmed")
+    disabled = await florist(db, {"handoff": {"enabled": False, "keywords": ["refund"]}})
+    await create_order(db, disabled.shop, number="1234", status="confirmed")
+    assert (await disabled.ask("refund order 1234", now=now)).startswith("Order 1234")
 
 
 # --- streaming and the factory -----------------------------------------------------------
 
 
-async def test_stream_yields_a_few_words_at_a_time_and_joins_to_the_reply() -> None:
-    shop = make_shop(AUCKLAND_HOURS)
-    provider = BuiltinProvider(now=at("2026-11-30T21:30:00"))
-    chunks = [chunk async for chunk in provider.stream(user("are you open?"), shop)]
+async def test_stream_yields_a_few_words_at_a_time_and_joins_to_the_reply(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
+    clock = at("2026-11-30T21:30:00")
+    provider = BuiltinProvider(now=clock)
+    context = await shop.context(clock)
+    history = [ChatTurn("user", "are you open?")]
+    chunks = [chunk async for chunk in provider.stream(history, context)]
     assert len(chunks) > 3
     assert all(len(chunk.split()) <= 3 for chunk in chunks)
-    assert "".join(chunks) == await provider.complete(user("are you open?"), shop)
+    assert "".join(chunks) == await provider.complete(history, context)
 
 
-async def test_factory_builds_the_builtin_provider_with_the_injected_clock() -> None:
+@pytest.mark.parametrize("text", ["hi", "Hello!", "hey Lilli", "Good morning"])
+async def test_greeting_uses_the_configured_greeting(db, text: str) -> None:
+    shop = await florist(db, {"greeting": "Kia ora! How can I help?"})
+    assert await shop.ask(text, now="2026-11-30T21:30:00") == "Kia ora! How can I help?"
+
+
+async def test_factory_builds_the_builtin_provider_with_the_injected_clock(db) -> None:
+    shop = await florist(db, AUCKLAND_HOURS)
+    clock = at("2026-11-30T21:30:00")
     provider: AIProvider = build_provider(
         "builtin",
         lilli_base_url=None,
@@ -295,9 +203,26 @@ async def test_factory_builds_the_builtin_provider_with_the_injected_clock() -> 
         openai_api_key=None,
         openai_model="m",
         timeout_s=5,
-        now=at("2026-11-30T21:30:00"),
+        now=clock,
     )
     assert provider.name == "builtin"
-    reply = await provider.complete(user("are you open"), make_shop(AUCKLAND_HOURS))
+    reply = await provider.complete([ChatTurn("user", "are you open")], await shop.context(clock))
     assert reply.startswith("Yes, we're open right now")
     await provider.aclose()
+
+
+async def test_a_chat_may_use_the_facts_it_implies_and_no_more(db) -> None:
+    shop = await florist(db)
+    connection = await db.connection()
+
+    def names(scopes: set[str]) -> list[str]:
+        principal = Principal(
+            kind=PrincipalKind.API_KEY, shop_id=shop.shop.id, scopes=frozenset(scopes)
+        )
+        tools = ConversationTools(app_session_factory(connection), principal, None)
+        return [spec.name for spec in tools.specs]
+
+    implied = ["find_order", "opening_hours", "delivery_info", "search_products"]
+    assert names({"agent:chat"}) == [*implied, "request_handoff"]
+    assert names({"agent:chat", "orders:write"}) == [*implied, "place_order", "request_handoff"]
+    assert "support_context" in names({"agent:chat", "support:context"})

@@ -25,6 +25,7 @@ from bloomer_ai.agent.providers import (
     OpenAIProvider,
     ProviderError,
     ShopContext,
+    ToolReply,
     ToolSpec,
 )
 from support.upstream import sse
@@ -48,8 +49,14 @@ def answer_with(message: dict[str, Any]) -> JSONResponse:
     )
 
 
+def unwrap(content: str) -> dict[str, Any]:
+    """A tool message's content: ``{"ok": true, "result": …}`` or ``{"ok": false, "error": …}``."""
+    reply = json.loads(content)
+    return reply["result"] if reply["ok"] else {"error": reply["error"]}
+
+
 def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(m["content"]) for m in body["messages"] if m["role"] == "tool"]
+    return [unwrap(m["content"]) for m in body["messages"] if m["role"] == "tool"]
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
@@ -111,7 +118,7 @@ async def completions(request: Request) -> Response:
 
 
 def lilli_results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(m["content"]) for m in body["messages"] if m["role"] == "tool"]
+    return [unwrap(m["content"]) for m in body["messages"] if m["role"] == "tool"]
 
 
 async def lilli_chat(request: Request) -> Response:
@@ -185,8 +192,9 @@ class ScriptedTools:
     """A tool box whose tools answer from a script, recording the calls it got."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str]] = []
+        self.calls: list[tuple[str, Any, str | None]] = []
 
+    @property
     def specs(self) -> list[ToolSpec]:
         return [
             ToolSpec(
@@ -197,22 +205,20 @@ class ScriptedTools:
             ToolSpec("opening_hours", "Opening hours.", {"type": "object", "properties": {}}),
         ]
 
-    async def call(self, name: str, arguments: str, call_id: str) -> dict[str, Any]:
+    async def call(self, name: str, arguments: Any, *, call_id: str | None = None) -> ToolReply:
         self.calls.append((name, arguments, call_id))
         if name == "find_order":
             try:
                 parsed = json.loads(arguments)
             except ValueError:
-                return {
-                    "error": {"code": "invalid_arguments", "message": "The arguments are not JSON."}
-                }
-            return {
-                "found": True,
-                "order": {"number": parsed["orderNumber"], "status": "out_for_delivery"},
-            }
+                error = {"code": "invalid_arguments", "message": "The arguments are not JSON."}
+                return ToolReply(name, False, error=error)
+            order = {"number": parsed["orderNumber"], "status": "out_for_delivery"}
+            return ToolReply(name, True, result={"found": True, "order": order})
         if name == "opening_hours":
-            return {"known": True, "open": True}
-        return {"error": {"code": "unknown_tool", "message": "There is no tool of that name."}}
+            return ToolReply(name, True, result={"known": True, "open": True})
+        error = {"code": "unknown_tool", "message": "There is no tool of that name."}
+        return ToolReply(name, False, error=error)
 
 
 async def no_order(number: str) -> None:
@@ -264,7 +270,7 @@ async def test_tools_are_offered_called_and_their_results_returned(server_url):
     assistant, result_a, result_b = second["messages"][-3:]
     assert assistant["role"] == "assistant" and len(assistant["tool_calls"]) == 2
     assert (result_a["role"], result_a["tool_call_id"]) == ("tool", "a1")
-    assert json.loads(result_b["content"]) == {"known": True, "open": True}
+    assert json.loads(result_b["content"]) == {"ok": True, "result": {"known": True, "open": True}}
     assert "out_for_delivery" in reply and "Use the tools" in first["messages"][0]["content"]
 
 
@@ -381,6 +387,7 @@ async def test_lilli_offers_tools_runs_calls_and_sends_results_back(server_url):
         "find_order",
     )
     assert json.loads(result_2["content"])["error"]["code"] == "invalid_arguments"
+    assert json.loads(result_2["content"])["ok"] is False
     assert "out_for_delivery" in reply and "invalid_arguments" in reply
 
 
@@ -444,7 +451,14 @@ async def test_a_chat_turn_calls_the_shop_tools_and_keeps_tool_turns(
     reply = response.json()
     assert "out_for_delivery" in reply["reply"]
     offered = [t["function"]["name"] for t in REQUESTS["tools"][0]["tools"]]
-    assert offered == ["find_order", "opening_hours", "delivery_info", "search_products"]
+    # The caller's scopes, and what a chat always implies (a hand-off: support:events).
+    assert offered == [
+        "find_order",
+        "opening_hours",
+        "delivery_info",
+        "search_products",
+        "request_handoff",
+    ]
     messages = (
         await db.scalars(
             select(AgentMessage)

@@ -135,7 +135,10 @@ async def test_twilio_through_its_integration_once(inbound, client, db) -> None:
     assert (row.response_status, row.response_body) == (200, b'{"handled":true}')
 
 
-async def test_without_a_handler_the_delivery_is_recorded_and_acknowledged(client, db) -> None:
+async def test_without_a_handler_the_delivery_is_recorded_and_acknowledged(
+    inbound, client, db
+) -> None:
+    inbound.state.inbound_handlers = InboundHandlers()  # as before any feature registers
     shop = await create_shop(db)
     twilio = await create_integration(db, shop, "twilio")
     url = voice_url(twilio.id)

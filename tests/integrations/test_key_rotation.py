@@ -15,12 +15,15 @@ from sqlalchemy import select
 
 from bloomer_ai.config import AuthSettings
 from bloomer_ai.db.session import make_operator_session_factory, unit_of_work
+from bloomer_ai.db.tenancy import bind_shop
 from bloomer_ai.integrations.service import open_secrets, operator_reseal_secrets
 from bloomer_ai.kit.database_urls import libpq_url
 from bloomer_ai.kit.encryption import Keyring
 from bloomer_ai.logging import configure_logging
 from bloomer_ai.main import create_app
-from bloomer_ai.models import Integration
+from bloomer_ai.models import Integration, WebhookEndpoint
+from bloomer_ai.outbound_webhooks import service as outbound
+from bloomer_ai.outbound_webhooks.delivery.secrets import open_secrets as open_endpoint_secrets
 from conftest import TEST_AUTH_SECRET, make_settings
 from factories.core import create_shop
 from factories.integrations import DEFAULT_SECRETS, create_integration
@@ -117,6 +120,16 @@ async def test_the_reseal_command(engine, database_url, tmp_path) -> None:
             integration = await create_integration(
                 owner, shop, "vapi", keyring=Keyring.parse(OLD_ONLY)
             )
+            bind_shop(owner.sync_session, shop.id)
+            endpoint, endpoint_secret = await outbound.create_endpoint(
+                owner,
+                url="https://hooks.example.com/reseal",
+                description=None,
+                event_types=[],
+                enabled=True,
+                private_allowed=False,
+                keyring=Keyring.parse(OLD_ONLY),
+            )
         result = run_cli(
             "integrations",
             "reseal",
@@ -126,12 +139,18 @@ async def test_the_reseal_command(engine, database_url, tmp_path) -> None:
             DATA_ENCRYPTION_KEY=ROTATING,
         )
         report = one_json_object(result)
-        assert report["keyId"] == "k2" and report["resealed"] >= 1
+        assert report["keyId"] == "k2" and report["resealed"] >= 2
+        assert report["integrations"] >= 1 and report["webhookEndpoints"] >= 1
         assert base64.b64encode(NEW[1]).decode() not in result.stdout + result.stderr
         async with unit_of_work(make_operator_session_factory(engine)) as owner:
             row = await owner.scalar(select(Integration).where(Integration.id == integration.id))
             assert row is not None and row.secrets_key_id == "k2"
             assert open_secrets(row, Keyring.parse(NEW_ONLY)) == DEFAULT_SECRETS["vapi"]
+            sealed = await owner.scalar(
+                select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
+            )
+            assert sealed is not None and sealed.secrets_key_id == "k2"
+            assert open_endpoint_secrets(sealed, Keyring.parse(NEW_ONLY)).current == endpoint_secret
 
         malformed = run_cli(
             "integrations",

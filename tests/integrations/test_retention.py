@@ -121,7 +121,7 @@ async def test_a_repeat_after_the_purge_is_still_a_repeat(app, client, db, sessi
         calls.append(event)
         return InboundReply(200, b'{"first":true}')
 
-    app.state.inbound_handlers.register("voice", "vapi", handler)
+    app.state.inbound_handlers.register("voice", "vapi", handler, replace=True)
     body, headers = signing.vapi_secret(
         DEFAULT_SECRETS["vapi"]["serverSecret"], signing.vapi_message()
     )
@@ -154,7 +154,7 @@ async def test_concurrent_copies_of_a_delivery_have_one_effect(engine, database_
             app.router.lifespan_context(app),
             AsyncClient(transport=ASGITransport(app=app), base_url="http://race") as client,
         ):
-            app.state.inbound_handlers.register("voice", "vapi", slow_handler)
+            app.state.inbound_handlers.register("voice", "vapi", slow_handler, replace=True)
             body, headers = signing.vapi_secret(
                 DEFAULT_SECRETS["vapi"]["serverSecret"], signing.vapi_message()
             )

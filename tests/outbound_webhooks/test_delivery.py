@@ -105,6 +105,7 @@ class World:
                 event_types=values.pop("event_types", []),
                 enabled=True,
                 private_allowed=True,
+                keyring=self.settings.auth.keyring(),
             )
 
     async def event(self, payload: dict[str, Any] | None = None) -> WebhookEvent:
@@ -257,7 +258,9 @@ async def test_a_delivery_is_given_up_after_the_retry_window(world) -> None:
 async def test_during_a_rotation_both_secrets_sign(world) -> None:
     endpoint, old = await world.endpoint()
     async with unit_of_work(world.sessions, shop_id=world.shop.id) as session:
-        rotated, new = await service.rotate_secret(session, str(endpoint.id), overlap_seconds=60)
+        rotated, new = await service.rotate_secret(
+            session, str(endpoint.id), overlap_seconds=60, keyring=world.settings.auth.keyring()
+        )
     assert new != old and rotated.previous_secret_expires_at is not None
     event = await world.event()
     await world.work_until(world.finished(event.id), "the deliveries end")

@@ -14,9 +14,13 @@ from sqlalchemy import text
 
 from bloomer_ai.config import OutboundWebhookSettings
 from bloomer_ai.db.tenancy import TenancyViolation
+from bloomer_ai.kit.encryption import Keyring
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.main import create_app
+from bloomer_ai.models import WebhookEndpoint
 from bloomer_ai.outbound_webhooks import service
+from bloomer_ai.outbound_webhooks.delivery.secrets import open_secrets
+from bloomer_ai.outbound_webhooks.errors import EndpointSecretUnreadable
 from bloomer_ai.outbound_webhooks.repository import AttemptRepository
 from conftest import make_settings
 from factories.core import add_member, create_shop, create_user
@@ -190,6 +194,41 @@ async def test_rotation_shows_the_new_secret_once_and_keeps_the_old_for_the_over
     assert body["secret"].startswith("whsec_") and body["secret"] != created["secret"]
     expires = body["previousSecretExpiresAt"]
     assert expires is not None and expires > (utcnow() + timedelta(hours=23)).isoformat()
+
+
+async def test_secrets_are_stored_sealed_and_open_only_in_their_own_row(client, caller, db) -> None:
+    first = await create(client, caller["owner"])
+    second = await create(client, caller["owner"])
+    rotated = await client.post(f"{ENDPOINTS}/{first['id']}/rotate-secret", headers=caller["owner"])
+    assert rotated.status_code == 200
+    stored = (
+        await db.execute(
+            text("SELECT row_to_json(e)::text AS row, e.* FROM webhook_endpoints e ORDER BY id")
+        )
+    ).all()
+    everything = " ".join(row.row for row in stored)
+    for secret in (first["secret"], second["secret"], rotated.json()["secret"]):
+        assert secret not in everything and secret.removeprefix("whsec_") not in everything
+    assert "whsec_" not in everything
+    keyring = Keyring.development()  # the test settings hold no DATA_ENCRYPTION_KEY
+    by_id = {
+        str(row.id): WebhookEndpoint(
+            id=row.id,
+            shop_id=row.shop_id,
+            secrets_key_id=row.secrets_key_id,
+            secrets_ciphertext=row.secrets_ciphertext,
+        )
+        for row in stored
+    }
+    endpoint = by_id[first["id"]]
+    secrets = open_secrets(endpoint, keyring)
+    assert (secrets.current, secrets.previous) == (rotated.json()["secret"], first["secret"])
+    assert "whsec_" not in repr(secrets)
+    # The sealed value of one endpoint, copied into another row, does not open there.
+    copied = by_id[second["id"]]
+    copied.secrets_ciphertext = endpoint.secrets_ciphertext
+    with pytest.raises(EndpointSecretUnreadable):
+        open_secrets(copied, keyring)
 
 
 async def test_record_event_defers_one_delivery_per_endpoint_that_takes_the_type(

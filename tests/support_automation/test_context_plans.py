@@ -121,7 +121,7 @@ async def test_the_context_lookups_are_index_scans(big_shops, connection, sessio
             {"shop": shop.id},
         )
     ).scalar_one()
-    find = customers.find_customer_id
+    find = customers.find_customer
     cases: list[tuple[str, str, Callable[[Any], Awaitable], tuple[str, ...]]] = [
         (
             "customer by phone",

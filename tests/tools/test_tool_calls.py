@@ -17,6 +17,7 @@ from bloomer_ai.tools import service
 from factories.agent import create_conversation
 from factories.core import create_customer, create_order, create_shop
 from factories.tools import create_product
+from factories.voice import create_voice_call
 from support.sessions import shop_session
 
 # Friday 2026-12-18, 10:00 in Amsterdam.
@@ -157,7 +158,7 @@ async def test_a_call_is_recorded_on_its_conversation_without_its_arguments(db, 
     row = await db.scalar(select(ToolCall).where(ToolCall.conversation_id == conversation.id))
     assert row.tool == "find_order" and row.ok and row.duration_ms >= 0
     assert "612345678" not in row.arguments_hash and len(row.arguments_hash) == 64
-    voice_call = uuid.uuid4()
+    voice_call = (await create_voice_call(db, shop)).id  # the foreign key wants a real call
     await call(db, shop, "opening_hours", {}, voice_call_id=voice_call)
     assert await db.scalar(select(ToolCall.tool).where(ToolCall.voice_call_id == voice_call))
 

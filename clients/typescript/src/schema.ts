@@ -498,6 +498,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/campaigns/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's campaign generation requests
+         * @description Newest first, by status, the web app's campaign id and time.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `campaigns:generate`.
+         */
+        get: operations["list_generations_api_ai_campaigns_generate_get"];
+        put?: never;
+        /**
+         * Ask for campaign copy, written in the background
+         * @description Records the request and queues its generation in the same transaction; answers
+         *     `202` with its `requestId` at once. The worker writes the variants with the configured
+         *     provider (the offline builtin templates by default, `openai`, or `lilli`, which may
+         *     call back later). Poll `GET /api/ai/campaigns/generate/{id}`, or take the
+         *     `campaign.generation.completed` / `.failed` webhook. An `occasion` that is not on the
+         *     shop's calendar is `422` (`body.input.occasion`). Honours `Idempotency-Key`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `campaigns:generate`.
+         */
+        post: operations["request_generation_api_ai_campaigns_generate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/campaigns/generate/{generation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A campaign generation request: its status and result
+         * @description Status (`pending`, `processing`, `awaiting_callback`, `completed`, `failed`,
+         *     `cancelled`) with its timestamps, the runs started, the error of a failure, and the
+         *     `output` once completed.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `campaigns:generate`.
+         */
+        get: operations["get_generation_api_ai_campaigns_generate__generation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/campaigns/generate/{generation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a campaign generation request
+         * @description Cancels a request that is not finished: a run still going drops its result and a
+         *     later callback is `409`. Cancelling a cancelled request answers it as it is; a completed
+         *     or failed one is `409 generation_finished`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `campaigns:generate`.
+         */
+        post: operations["cancel_generation_api_ai_campaigns_generate__generation_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/campaigns/generate/{generation_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lilli delivers the result of a generation it accepted for later
+         * @description `{"requestId", "status": "completed", "variants": [...]}` or `{"requestId", "status":
+         *     "failed", "error": {"code", "message"}}` (`requestId` required when signed: the
+         *     signature covers the body, not the URL). The first valid result wins and finishes the
+         *     request (the `campaign.generation.*` webhook follows); the same delivery again (same
+         *     `webhook-id`, or the same body with a key) gets the request as it is. A result for a
+         *     cancelled, failed or completed request, or after the deadline, is `409`; variants
+         *     outside the channel's limits are `422` with their field (`body.variants[0].smsText`).
+         *
+         *     **Access:** signed by the sender (Lilli) per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with `CAMPAIGN_CALLBACK_SECRET` or the shop's Lilli integration secret, or an API key of the shop holding `campaigns:callback`; no session.
+         *
+         *     **Scope** (API keys): `campaigns:callback`.
+         */
+        post: operations["deliver_result_api_ai_campaigns_generate__generation_id__result_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/customers": {
         parameters: {
             query?: never;
@@ -959,6 +1078,119 @@ export interface paths {
         patch: operations["update_product_api_ai_products__product_id__patch"];
         trace?: never;
     };
+    "/api/ai/voice/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's phone calls
+         * @description Calls the voice providers handled for the shop, newest first, by status, direction,
+         *     time and customer (matched by the caller's phone). A `customerId` of another shop is
+         *     `404`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["list_calls_api_ai_voice_calls_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/calls/{voice_call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A call with its events and transcript
+         * @description One call of the shop: its numbers, status, times, summary, the transcript (until the
+         *     retention purge) and its events, oldest first.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["get_call_api_ai_voice_calls__voice_call_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Erase a call, its events and transcript
+         * @description Deletes the call record, its events and transcript for good; an order taken on the
+         *     call stays (it is the shop's order). Owners and admins, or a key with `voice:events`.
+         *
+         *     **Access:** A web-app session or an API key of the shop. Sessions need the role admin or owner.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        delete: operations["erase_call_api_ai_voice_calls__voice_call_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's voice call events
+         * @description Every accepted delivery, newest first, with its call's caller (`phoneNumber`, E.164)
+         *     and `direction`; the payload keeps no phone number, e-mail or words spoken. A `callId`
+         *     of another shop is `404`.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:events`.
+         */
+        get: operations["list_events_api_ai_voice_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/voice/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an order taken on a phone call
+         * @description An order with `source: "voice"`, status `pending` and flagged for confirmation; the
+         *     customer found or created by phone; the shop's routing rules' suggestion stored with
+         *     it; `order.created` announced. A `callId` links the call to the order. Honours
+         *     `Idempotency-Key`: a retry with the same key and body gets the same order.
+         *
+         *     **Access:** A web-app session or an API key of the shop.
+         *
+         *     **Scope** (API keys): `voice:orders`.
+         */
+        post: operations["create_order_api_ai_voice_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/integrations": {
         parameters: {
             query?: never;
@@ -1332,6 +1564,36 @@ export interface components {
              */
             excludedWithoutConsent: number;
         };
+        /** CallbackError */
+        CallbackError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * CallbackResult
+         * @description Lilli's result for a generation it accepted for later.
+         */
+        CallbackResult: {
+            /**
+             * Requestid
+             * @description The request this result is for. Required when the delivery is signed (the signature covers the body, not the URL); with a key, when given, it must match.
+             */
+            requestId?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "completed" | "failed";
+            /**
+             * Variants
+             * @description With `completed`.
+             */
+            variants?: components["schemas"]["VariantIn"][] | null;
+            /** @description With `failed`. */
+            error?: components["schemas"]["CallbackError"] | null;
+        };
         /** ChatReply */
         ChatReply: {
             /** Reply */
@@ -1696,7 +1958,168 @@ export interface components {
          * @description Every event this service sends (docs/webhooks.md has their payloads).
          * @enum {string}
          */
-        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated";
+        EventType: "order.created" | "integration.updated" | "support.task.created" | "support.task.updated" | "campaign.generation.completed" | "campaign.generation.failed" | "voice.call.ended";
+        /** GenerateRequest */
+        GenerateRequest: {
+            /**
+             * Campaignid
+             * @description The web app's campaign this copy is for (kept, filterable).
+             */
+            campaignId?: string | null;
+            input: components["schemas"]["GenerationInput"];
+        };
+        /** GenerationAccepted */
+        GenerationAccepted: {
+            /**
+             * Requestid
+             * Format: uuid
+             * @description Poll `GET /api/ai/campaigns/generate/{id}`.
+             */
+            requestId: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "processing" | "awaiting_callback" | "completed" | "failed" | "cancelled";
+        };
+        /** GenerationError */
+        GenerationError: {
+            /**
+             * Code
+             * @description Stable, for programs (`provider_error`, …).
+             */
+            code: string;
+            /**
+             * Message
+             * @description For people.
+             */
+            message: string;
+        };
+        /** GenerationInput */
+        GenerationInput: {
+            /**
+             * Occasion
+             * @description An occasion key of the shop's country (`mothers_day`, `christmas`, …; docs/campaigns.md lists them). Omit for the next occasion on the calendar.
+             */
+            occasion?: string | null;
+            /**
+             * Segment
+             * @description Who the copy speaks to (its angle); omit for everyone.
+             */
+            segment?: ("ordered_for_last_occasion" | "champions" | "loyal" | "recent_first_time" | "at_risk" | "never_ordered_for_occasion" | "lapsed") | null;
+            /**
+             * Channel
+             * @description `email` or `sms`: the limits the copy keeps.
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Language
+             * @description Of the copy; default: the shop's country's (nl, de, fr, else en).
+             */
+            language?: ("en" | "nl" | "de" | "fr") | null;
+            /**
+             * Tone
+             * @description The voice of the copy.
+             */
+            tone?: ("friendly" | "warm" | "playful" | "elegant" | "formal" | "urgent") | null;
+            /**
+             * Notes
+             * @description What the staff want said (products, an offer…), for the AI provider; the offline builtin provider does not read it.
+             */
+            notes?: string | null;
+            /**
+             * Variants
+             * @description How many variants to write.
+             * @default 3
+             */
+            variants: number;
+        };
+        /** GenerationOutput */
+        GenerationOutput: {
+            /** Variants */
+            variants: components["schemas"]["VariantRead"][];
+            occasion: components["schemas"]["bloomer_ai__campaign_generation__schemas__OccasionRead"];
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "nl" | "de" | "fr";
+            /**
+             * Provider
+             * @description `builtin`, `openai` or `lilli`.
+             */
+            provider: string;
+        };
+        /** GenerationRead */
+        GenerationRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Campaignid */
+            campaignId: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "processing" | "awaiting_callback" | "completed" | "failed" | "cancelled";
+            /**
+             * Input
+             * @description What was asked, as sent.
+             */
+            input: {
+                [key: string]: unknown;
+            };
+            /** @description Set when `completed`. */
+            output: components["schemas"]["GenerationOutput"] | null;
+            /**
+             * Attempts
+             * @description Generation runs started (a run killed mid-way counts).
+             */
+            attempts: number;
+            /** @description Why it failed, or the last run's failure. */
+            error: components["schemas"]["GenerationError"] | null;
+            /** Completedby */
+            completedBy: ("worker" | "callback") | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /**
+             * Startedat
+             * @description The first run began.
+             */
+            startedAt: string | null;
+            /**
+             * Awaitingcallbackat
+             * @description Lilli accepted it for later.
+             */
+            awaitingCallbackAt: string | null;
+            /**
+             * Callbackdeadlineat
+             * @description Lilli's result must arrive before this; later, the request fails.
+             */
+            callbackDeadlineAt: string | null;
+            /** Completedat */
+            completedAt: string | null;
+            /** Failedat */
+            failedAt: string | null;
+            /** Cancelledat */
+            cancelledAt: string | null;
+        };
         /** IntegrationCreate */
         IntegrationCreate: {
             /**
@@ -1938,24 +2361,6 @@ export interface components {
             /** Items */
             items: components["schemas"]["MessageRead"][];
         };
-        /** OccasionRead */
-        OccasionRead: {
-            /**
-             * Key
-             * @description Stable across countries and years.
-             */
-            key: string;
-            /**
-             * Name
-             * @description In the language of the copy.
-             */
-            name: string;
-            /**
-             * Date
-             * Format: date
-             */
-            date: string;
-        };
         /** OpeningRange */
         OpeningRange: {
             /**
@@ -2178,6 +2583,16 @@ export interface components {
              */
             nextCursor?: string | null;
         };
+        /** Page[GenerationRead] */
+        Page_GenerationRead_: {
+            /** Items */
+            items: components["schemas"]["GenerationRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
         /** Page[IntegrationRead] */
         Page_IntegrationRead_: {
             /** Items */
@@ -2252,6 +2667,26 @@ export interface components {
         Page_SupportTaskRead_: {
             /** Items */
             items: components["schemas"]["SupportTaskRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[VoiceCallEventRead] */
+        Page_VoiceCallEventRead_: {
+            /** Items */
+            items: components["schemas"]["VoiceCallEventRead"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            nextCursor?: string | null;
+        };
+        /** Page[VoiceCallRead] */
+        Page_VoiceCallRead_: {
+            /** Items */
+            items: components["schemas"]["VoiceCallRead"][];
             /**
              * Nextcursor
              * @description Pass as `cursor` for the next page; null on the last.
@@ -2526,7 +2961,7 @@ export interface components {
         };
         /** SuggestionRead */
         SuggestionRead: {
-            occasion: components["schemas"]["OccasionRead"];
+            occasion: components["schemas"]["bloomer_ai__campaigns__schemas__OccasionRead"];
             /**
              * Channel
              * @enum {string}
@@ -2752,6 +3187,387 @@ export interface components {
             priority?: ("low" | "normal" | "high" | "urgent") | null;
             /** Assigneeuserid */
             assigneeUserId?: string | null;
+        };
+        /** VariantIn */
+        VariantIn: {
+            /** Subject */
+            subject: string;
+            /** Preview */
+            preview: string;
+            /** Body */
+            body: string;
+            /**
+             * Smstext
+             * @description One SMS segment.
+             */
+            smsText: string;
+        };
+        /** VariantRead */
+        VariantRead: {
+            /**
+             * Subject
+             * @description E-mail subject (≤ 60 characters).
+             */
+            subject: string;
+            /**
+             * Preview
+             * @description E-mail preview text (≤ 140 characters).
+             */
+            preview: string;
+            /**
+             * Body
+             * @description E-mail body, plain text, paragraphs split by blank lines.
+             */
+            body: string;
+            /**
+             * Smstext
+             * @description The SMS: one segment, opt-out included.
+             */
+            smsText: string;
+        };
+        /** VoiceCallDetail */
+        VoiceCallDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Provider
+             * @description `twilio`, `vapi` or `lilli`.
+             */
+            provider: string;
+            /**
+             * Providercallid
+             * @description The provider's id of the call.
+             */
+            providerCallId: string;
+            /** Direction */
+            direction: string;
+            /**
+             * Phonenumber
+             * @description The caller (inbound) or the number called (outbound), E.164.
+             */
+            phoneNumber: string | null;
+            /**
+             * Fromnumber
+             * @description E.164.
+             */
+            fromNumber: string | null;
+            /**
+             * Tonumber
+             * @description E.164.
+             */
+            toNumber: string | null;
+            /** Status */
+            status: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationseconds */
+            durationSeconds: number | null;
+            /** Endedreason */
+            endedReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /**
+             * Customerid
+             * @description The customer matched by phone.
+             */
+            customerId: string | null;
+            /**
+             * Orderid
+             * @description The order taken on the call.
+             */
+            orderId: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /**
+             * Transcript
+             * @description Kept VOICE_TRANSCRIPT_RETENTION_DAYS; null before it arrives or once purged.
+             */
+            transcript: string | null;
+            /** Transcriptpurgedat */
+            transcriptPurgedAt: string | null;
+            /**
+             * Events
+             * @description Oldest first (at most 500).
+             */
+            events: components["schemas"]["VoiceCallEventRead"][];
+        };
+        /**
+         * VoiceCallEventRead
+         * @description The seed's ``VoiceCallEvent``: the delivery, with its call's caller and direction.
+         */
+        VoiceCallEventRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Callid
+             * Format: uuid
+             */
+            callId: string;
+            /** Provider */
+            provider: string;
+            /** Type */
+            type: string;
+            /**
+             * Phonenumber
+             * @description The call's caller (inbound), E.164.
+             */
+            phoneNumber: string | null;
+            /** Direction */
+            direction: string;
+            /**
+             * Payload
+             * @description What the delivery said, reduced: no phone number, e-mail or words spoken.
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+        };
+        /** VoiceCallRead */
+        VoiceCallRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Shopid
+             * Format: uuid
+             */
+            shopId: string;
+            /**
+             * Provider
+             * @description `twilio`, `vapi` or `lilli`.
+             */
+            provider: string;
+            /**
+             * Providercallid
+             * @description The provider's id of the call.
+             */
+            providerCallId: string;
+            /** Direction */
+            direction: string;
+            /**
+             * Phonenumber
+             * @description The caller (inbound) or the number called (outbound), E.164.
+             */
+            phoneNumber: string | null;
+            /**
+             * Fromnumber
+             * @description E.164.
+             */
+            fromNumber: string | null;
+            /**
+             * Tonumber
+             * @description E.164.
+             */
+            toNumber: string | null;
+            /** Status */
+            status: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationseconds */
+            durationSeconds: number | null;
+            /** Endedreason */
+            endedReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /**
+             * Customerid
+             * @description The customer matched by phone.
+             */
+            customerId: string | null;
+            /**
+             * Orderid
+             * @description The order taken on the call.
+             */
+            orderId: string | null;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /** VoiceOrderCreate */
+        VoiceOrderCreate: {
+            /**
+             * Callid
+             * @description The call it was taken on (our id); the call is linked.
+             */
+            callId?: string | null;
+            /** Items */
+            items: components["schemas"]["VoiceOrderItem"][];
+            customer: components["schemas"]["VoiceOrderCustomer"];
+            delivery?: components["schemas"]["VoiceOrderDelivery"] | null;
+            /** Currency */
+            currency?: string | null;
+        };
+        /** VoiceOrderCustomer */
+        VoiceOrderCustomer: {
+            /**
+             * Phone
+             * @description Any common spelling (the shop's region).
+             */
+            phone: string;
+            /** Name */
+            name?: string | null;
+        };
+        /** VoiceOrderDelivery */
+        VoiceOrderDelivery: {
+            /** Zone */
+            zone?: string | null;
+            /** Date */
+            date?: string | null;
+            /**
+             * Time
+             * @description HH:MM.
+             */
+            time?: string | null;
+        };
+        /** VoiceOrderItem */
+        VoiceOrderItem: {
+            /**
+             * Producttype
+             * @example bouquet
+             */
+            productType: string;
+            /** Name */
+            name: string;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity: number;
+            /**
+             * Unitprice
+             * @description Minor units.
+             * @default 0
+             */
+            unitPrice: number;
+            /** Sku */
+            sku?: string | null;
+        };
+        /** VoiceOrderRead */
+        VoiceOrderRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Number */
+            number: string;
+            /** Status */
+            status: string;
+            /** Source */
+            source: string;
+            /** Customerid */
+            customerId: string | null;
+            /** Deliveryzone */
+            deliveryZone: string | null;
+            /** Deliverydate */
+            deliveryDate: string | null;
+            /** Deliverytime */
+            deliveryTime: string | null;
+            /**
+             * Total
+             * @description Minor units.
+             */
+            total: number;
+            /** Currency */
+            currency: string;
+            /** Tags */
+            tags: string[];
+            /**
+             * Placedat
+             * Format: date-time
+             */
+            placedAt: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Items */
+            items: components["schemas"]["OrderItemRead"][];
+            /** Callid */
+            callId: string | null;
+            /** Needsconfirmation */
+            needsConfirmation: boolean;
+        };
+        /** OccasionRead */
+        bloomer_ai__campaign_generation__schemas__OccasionRead: {
+            /** Key */
+            key: string;
+            /**
+             * Name
+             * @description In the language of the copy.
+             */
+            name: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+        };
+        /** OccasionRead */
+        bloomer_ai__campaigns__schemas__OccasionRead: {
+            /**
+             * Key
+             * @description Stable across countries and years.
+             */
+            key: string;
+            /**
+             * Name
+             * @description In the language of the copy.
+             */
+            name: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
         };
         /** ErrorDetail */
         ErrorDetail: {
@@ -4905,6 +5721,481 @@ export interface operations {
             };
             /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_generations_api_ai_campaigns_generate_get: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "processing" | "awaiting_callback" | "completed" | "failed" | "cancelled") | null;
+                campaignId?: string | null;
+                /** @description Only requests made at or after this time. */
+                since?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_GenerationRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    request_generation_api_ai_campaigns_generate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and body get the first answer again (with `Idempotent-Replayed: true`); the same key with another body is a 409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationAccepted"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_generation_api_ai_campaigns_generate__generation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such generation request in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancel_generation_api_ai_campaigns_generate__generation_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such generation request in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is finished (`generation_finished`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deliver_result_api_ai_campaigns_generate__generation_id__result_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallbackResult"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such generation request in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is finished (`generation_finished`) or its deadline passed (`callback_deadline_passed`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7129,6 +8420,459 @@ export interface operations {
             };
         };
     };
+    list_calls_api_ai_voice_calls_get: {
+        parameters: {
+            query?: {
+                status?: ("ringing" | "in_progress" | "forwarding" | "ended" | "failed") | null;
+                direction?: ("inbound" | "outbound") | null;
+                /** @description Only calls that began at or after this time. */
+                since?: string | null;
+                /** @description Only this customer's calls. */
+                customerId?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VoiceCallRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_call_api_ai_voice_calls__voice_call_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceCallDetail"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erase_call_api_ai_voice_calls__voice_call_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call in this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_events_api_ai_voice_events_get: {
+        parameters: {
+            query?: {
+                /** @description Only this call's events. */
+                callId?: string | null;
+                /** @description An event type, e.g. `call.ended`. */
+                type?: string | null;
+                /** @description Only events received at or after this time. */
+                since?: string | null;
+                /** @description Items per page (1–100). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VoiceCallEventRead_"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object in this shop, or the feature is switched off (`not_found`, `feature_disabled`, …). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_order_api_ai_voice_orders_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and body get the first answer again (with `Idempotent-Replayed: true`); the same key with another body is a 409. Keys are per shop and kept for IDEMPOTENCY_KEY_HOURS. */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoiceOrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceOrderRead"];
+                };
+            };
+            /** @description No credentials, or credentials that are not valid (`unauthorized`). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a missing scope, role or the wrong kind of credential (`insufficient_scope`, `insufficient_role`, `session_required`, `api_key_required`, `csrf_rejected`, `forbidden_shop`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `callId` names no call of this shop */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used with another request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than `MAX_REQUEST_BYTES` (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not UTF-8 JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is not valid; each fault in `details` with its path (`validation_error`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached (`service_unavailable`); retry after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_integrations_api_ai_integrations_get: {
         parameters: {
             query?: {
@@ -8105,6 +9849,15 @@ export interface operations {
             };
             /** @description No such endpoint in this shop */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The current secret was sealed with a key this service lacks */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -62,10 +62,7 @@ ConfigManager = Annotated[Principal, Depends(manager_access(RouteGroup.WRITE, fe
 async def _chat_runner(request: Request) -> ChatRunner:
     state = request.app.state
     return ChatRunner(
-        state.session_factory,
-        state.ai_provider,
-        state.settings.ai,
-        tools=getattr(state, "chat_tools", None),
+        state.session_factory, state.ai_provider, state.settings.ai, state.conversation_tools
     )
 
 

@@ -43,11 +43,14 @@ class CustomerRepository(ShopScopedRepository):
     async def find_id_by_phone(self, phone: str) -> uuid.UUID | None:
         return await self.session.scalar(select(Customer.id).where(Customer.phone == phone))
 
-    async def find_id_by_email(self, email: str) -> uuid.UUID | None:
+    async def find_by_phone(self, phone: str) -> Customer | None:
+        return await self.session.scalar(select(Customer).where(Customer.phone == phone))
+
+    async def find_by_email(self, email: str) -> Customer | None:
         """The lower-case column with ``=`` (leakproof): an index condition under RLS.
         Several customers may share an address: the newest wins."""
         statement = (
-            select(Customer.id)
+            select(Customer)
             .where(Customer.email_lower == email.lower())
             .order_by(Customer.id.desc())
             .limit(1)

@@ -42,22 +42,30 @@ async def customer_history(
     return await CustomerRepository(session).history(customer_id, before)
 
 
-async def find_customer_id(
+async def find_customer(
     session: AsyncSession, *, phone: str | None, email: str | None, country: str
-) -> uuid.UUID | None:
+) -> Customer | None:
     """The shop's customer with this phone (any common spelling, ``country`` as the default
     region) or, failing that, this e-mail address (any case); None when neither matches
-    or neither is a phone number or an address."""
+    or neither is a phone number or an address. One query per key tried."""
     customers = CustomerRepository(session)
     if phone:
         normalised = normalise_phone(phone, country)
         if normalised is not None:
-            found = await customers.find_id_by_phone(normalised)
+            found = await customers.find_by_phone(normalised)
             if found is not None:
                 return found
     if email and "@" in email:
-        return await customers.find_id_by_email(email.strip())
+        return await customers.find_by_email(email.strip())
     return None
+
+
+async def find_customer_id(
+    session: AsyncSession, *, phone: str | None, email: str | None, country: str
+) -> uuid.UUID | None:
+    """:func:`find_customer`'s id."""
+    found = await find_customer(session, phone=phone, email=email, country=country)
+    return found.id if found is not None else None
 
 
 async def find_or_create_by_phone(

@@ -44,6 +44,35 @@ def ensure_login_role(superuser: URL, role: str) -> None:
             )
 
 
+CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
+"""The transaction's shop (``SET LOCAL app.shop_id``, db/session.py); NULL when unset."""
+
+
+def shop_isolation(table: str, column: str = "shop_id") -> list[str]:
+    """The statements that keep ``table``'s rows to the transaction's shop: row-level
+    security enabled and forced (the owner too), policy ``shop_isolation`` on ``column``;
+    and ``operator_access`` for the owner itself (migrations, operator commands), which
+    the service's role is not. Every shop-owned table's migration runs them
+    (``tests/test_row_level_security.py`` checks that every such table has them)."""
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY shop_isolation ON {table} "
+        f"USING ({column} = {CURRENT_SHOP}) WITH CHECK ({column} = {CURRENT_SHOP})",
+        f"CREATE POLICY operator_access ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)",
+    ]
+
+
+def shop_isolation_removed(table: str) -> list[str]:
+    """:func:`shop_isolation` undone (a downgrade that keeps the table)."""
+    return [
+        f"DROP POLICY operator_access ON {table}",
+        f"DROP POLICY shop_isolation ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
+
+
 def grant_app_role(connection: Connection, role: str) -> bool:
     """Grant ``role`` the service's rights on the schema; False when it does not exist
     (a single-role set-up). Idempotent: run by the migration and after every upgrade."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,15 @@ class IntegrationRef:
     secrets_key_id: str | None = field(default=None, repr=False)
     secrets_ciphertext: bytes | None = field(default=None, repr=False)
     """Sealed (only ``webhook_integration`` returns them: the inbound check needs them)."""
+    settings: dict[str, Any] | None = field(default=None, repr=False)
+    """The integration's settings (only ``webhook_integration`` returns them)."""
+
+    @property
+    def vapi_auth(self) -> Any:
+        """A Vapi integration's credential plan (``settings.vapiAuth``), else None."""
+        if self.provider != "vapi" or not self.settings:
+            return None
+        return self.settings.get("vapiAuth")
 
 
 class IntegrationRepository(ShopScopedRepository):
@@ -47,6 +57,15 @@ class IntegrationRepository(ShopScopedRepository):
 
     async def get(self, integration_id: str | uuid.UUID) -> Integration | None:
         return await self._get(Integration, integration_id)
+
+    async def active_of_provider(self, provider: str) -> Sequence[Integration]:
+        """The shop's active integrations with ``provider`` (any kind)."""
+        statement = select(Integration).where(
+            Integration.shop_id == self.shop_id,
+            Integration.provider == provider,
+            Integration.status == "active",
+        )
+        return (await self.session.scalars(statement)).all()
 
     async def page(
         self, params: PageParams, *, kind: str | None = None, provider: str | None = None
@@ -74,7 +93,7 @@ class IntegrationRepository(ShopScopedRepository):
 # --- lookups before the shop is known ------------------------------------------------------
 
 _BY_ID = text(
-    "SELECT id, shop_id, provider, kind, status, secrets_key_id, secrets_ciphertext "
+    "SELECT id, shop_id, provider, kind, status, secrets_key_id, secrets_ciphertext, settings "
     "FROM webhook_integration(:id)"
 )
 _BY_NUMBER = text(

@@ -38,7 +38,7 @@ from bloomer_ai.outbound_webhooks.schemas import EventType
 from bloomer_ai.outbound_webhooks.service import record_event
 from bloomer_ai.shops import service as shops
 from bloomer_ai.webhooks import inbox
-from bloomer_ai.webhooks.verify import is_standard_webhook_secret
+from bloomer_ai.webhooks.verify import is_standard_webhook_secret, vapi_auth_plans
 
 log = structlog.get_logger("bloomer_ai.integrations")
 
@@ -135,6 +135,19 @@ def signing_secrets(integration: Integration | IntegrationRef, keyring: Keyring)
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+async def shop_signing_secrets(session: AsyncSession, provider: str, keyring: Keyring) -> list[str]:
+    """Every signing secret of the session's shop's active integrations with ``provider``
+    (a callback from that provider may be signed with any of them). An integration whose
+    secrets cannot be opened is skipped (and logged, with the key's id)."""
+    secrets: list[str] = []
+    for integration in await IntegrationRepository(session).active_of_provider(provider):
+        try:
+            secrets.extend(signing_secrets(integration, keyring))
+        except SecretsUnreadable:
+            continue
+    return secrets
+
+
 def _check_secret_names(provider: str, names: Iterable[str]) -> None:
     allowed = SECRET_NAMES[provider]
     for name in names:
@@ -167,9 +180,17 @@ def _check_kind(provider: str, kind: str) -> None:
         raise _invalid("kind", f"{provider} integrations are {allowed}")
 
 
-def _check_settings(settings: Mapping[str, Any]) -> None:
+def _check_settings(settings: Mapping[str, Any], provider: str | None = None) -> None:
     if len(json.dumps(settings, separators=(",", ":"))) > MAX_SETTINGS_BYTES:
         raise _invalid("settings", f"at most {MAX_SETTINGS_BYTES} bytes of JSON")
+    if "vapiAuth" in settings:
+        if provider != "vapi":
+            raise _invalid("settings.vapiAuth", "only Vapi integrations have a credential plan")
+        try:
+            vapi_auth_plans(settings["vapiAuth"])
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise _invalid(f"settings.{field}", message) from None
 
 
 async def _phone_number(session: AsyncSession, raw: str | None, kind: str) -> str | None:
@@ -191,7 +212,7 @@ async def create_integration(
     session: AsyncSession, body: IntegrationCreate, keyring: Keyring
 ) -> Integration:
     _check_kind(body.provider, body.kind)
-    _check_settings(body.settings)
+    _check_settings(body.settings, body.provider)
     secrets = _checked_secrets(
         body.provider, {name: value.get_secret_value() for name, value in body.secrets.items()}
     )
@@ -240,7 +261,7 @@ async def update_integration(
     if "phone_number" in sent:
         integration.phone_number = await _phone_number(session, body.phone_number, integration.kind)
     if "settings" in sent and body.settings is not None:
-        _check_settings(body.settings)
+        _check_settings(body.settings, integration.provider)
         integration.settings = dict(body.settings)
     if "status" in sent and body.status is not None:
         integration.status = body.status

@@ -119,6 +119,25 @@ class ShopTask(Generic[P]):
             )
         )
 
+    async def defer_across_shops(
+        self, session: AsyncSession, jobs: Sequence[tuple[uuid.UUID, Mapping[str, Any]]]
+    ) -> list[int]:
+        """For periodic maintenance only: one job per (shop, arguments), on a session bound
+        to no shop, in its transaction. The shops must come from the ``SECURITY DEFINER``
+        function made for the task (the one cross-shop path); each job then runs bound to
+        its shop, under row-level security, and checks what it was sent for."""
+        if not jobs:
+            return []
+        if bound_shop_id(session.sync_session) is not None:
+            raise TenancyViolation("jobs across shops are deferred by cross-shop maintenance")
+        connection = await driver_connection(session)
+        deferrer = self.task.configure(connection=connection)
+        return list(
+            await deferrer.batch_defer_async(
+                *({**arguments, "shop_id": str(shop_id)} for shop_id, arguments in jobs)
+            )
+        )
+
 
 ShopTaskFunction = Callable[Concatenate[ShopJob, P], Awaitable[None]]
 

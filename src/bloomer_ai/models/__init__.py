@@ -3,6 +3,7 @@
 from bloomer_ai.models.agent import AgentConversation, AgentMessage
 from bloomer_ai.models.api_key import ApiKey
 from bloomer_ai.models.base import Base, ShopScoped
+from bloomer_ai.models.campaign_generation import CampaignGenerationRequest
 from bloomer_ai.models.customer import Customer
 from bloomer_ai.models.idempotency import IdempotencyKey
 from bloomer_ai.models.integration import Integration
@@ -18,6 +19,7 @@ from bloomer_ai.models.support import (
 )
 from bloomer_ai.models.tools import Product, ToolCall
 from bloomer_ai.models.user import AuthSession, User
+from bloomer_ai.models.voice import VoiceCall, VoiceCallEvent
 from bloomer_ai.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "CampaignGenerationRequest",
     "Customer",
     "IdempotencyKey",
     "Integration",
@@ -44,6 +47,8 @@ __all__ = [
     "SupportTask",
     "ToolCall",
     "User",
+    "VoiceCall",
+    "VoiceCallEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

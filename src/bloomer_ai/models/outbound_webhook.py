@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -28,7 +29,7 @@ ATTEMPT_OUTCOMES = ("succeeded", "failed", "gone", "refused")
 
 
 class WebhookEndpoint(IdMixin, TimestampMixin, ShopScoped, Base):
-    """Where a shop wants its events, signed with its own ``whsec_…`` secret."""
+    """Where a shop wants its events, signed with its own ``whsec_…`` secret (sealed)."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (UniqueConstraint("shop_id", "id", name="uq_webhook_endpoints_shop_id_id"),)
@@ -42,9 +43,11 @@ class WebhookEndpoint(IdMixin, TimestampMixin, ShopScoped, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     disabled_reason: Mapped[str | None] = mapped_column(String(32))
     """``gone`` when the endpoint answered 410; None while enabled or switched off by hand."""
-    secret: Mapped[str] = mapped_column(String(100), nullable=False)
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
-    """Still signs (a second signature) until ``previous_secret_expires_at``."""
+    secrets_key_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    secrets_ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    """The signing secret and, after a rotation, the previous one (which still signs, a
+    second signature, until ``previous_secret_expires_at``): sealed with the keyring
+    (``DATA_ENCRYPTION_KEY``) as integration secrets are, bound to this row."""
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

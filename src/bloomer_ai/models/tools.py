@@ -58,6 +58,12 @@ class ToolCall(IdMixin, ShopScoped, Base):
             name="fk_tool_calls_shop_conversation",
             ondelete="CASCADE",
         ),
+        ForeignKeyConstraint(
+            ["shop_id", "voice_call_id"],
+            ["voice_calls.shop_id", "voice_calls.id"],
+            name="fk_tool_calls_shop_voice_call",
+            ondelete="CASCADE",
+        ),
         Index("ix_tool_calls_shop_id_id", "shop_id", "id"),
         Index("ix_tool_calls_shop_conversation", "shop_id", "conversation_id"),
         Index("ix_tool_calls_shop_voice_call", "shop_id", "voice_call_id"),
@@ -74,7 +80,7 @@ class ToolCall(IdMixin, ShopScoped, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     voice_call_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    """The voice call it belongs to (the voice migration adds the foreign key)."""
+    """The voice call it belongs to (erased with it, as with a conversation)."""
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

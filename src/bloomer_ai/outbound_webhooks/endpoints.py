@@ -70,6 +70,7 @@ async def create_endpoint(
         event_types=body.event_types,
         enabled=body.enabled,
         private_allowed=settings.webhook_private_targets_allowed,
+        keyring=settings.auth.keyring(),
     )
     return _with_secret(endpoint, secret)
 
@@ -129,14 +130,20 @@ async def delete_endpoint(endpoint_id: str, principal: Writer, session: ShopSess
 @router.post(
     "/endpoints/{endpoint_id}/rotate-secret",
     response_model=EndpointWithSecret,
-    responses=ENDPOINT_ERRORS,
+    responses={
+        **ENDPOINT_ERRORS,
+        409: {"description": "The current secret was sealed with a key this service lacks"},
+    },
     summary="A new signing secret (shown once); the old one also signs for an overlap",
 )
 async def rotate_secret(
     endpoint_id: str, principal: Writer, session: ShopSession, settings: AppSettings
 ) -> EndpointWithSecret:
     endpoint, secret = await service.rotate_secret(
-        session, endpoint_id, overlap_seconds=settings.outbound.webhook_secret_overlap_seconds
+        session,
+        endpoint_id,
+        overlap_seconds=settings.outbound.webhook_secret_overlap_seconds,
+        keyring=settings.auth.keyring(),
     )
     return _with_secret(endpoint, secret)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bloomer_ai.errors import NotFound, ValidationFailed
+from bloomer_ai.errors import Conflict, NotFound, ValidationFailed
 
 
 class EndpointNotFound(NotFound):
@@ -16,3 +16,11 @@ class EventNotFound(NotFound):
 class InvalidEndpointUrl(ValidationFailed):
     code = "invalid_webhook_url"
     message = "The webhook endpoint's URL cannot be used."
+
+
+class EndpointSecretUnreadable(Conflict):
+    code = "webhook_secret_unreadable"
+    message = (
+        "The endpoint's signing secret was sealed with a key this service does not hold "
+        "(DATA_ENCRYPTION_KEY): delete the endpoint and add it again."
+    )

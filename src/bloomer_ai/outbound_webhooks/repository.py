@@ -24,7 +24,7 @@ class EndpointRepository(ShopScopedRepository):
         return await fetch_page(self.session, select(WebhookEndpoint), WebhookEndpoint.id, params)
 
     async def insert(self, **values: Any) -> WebhookEndpoint:
-        endpoint = WebhookEndpoint(id=new_id(), shop_id=self.shop_id, **values)
+        endpoint = WebhookEndpoint(shop_id=self.shop_id, **values)
         self.session.add(endpoint)
         await self.session.flush()
         await self.session.refresh(endpoint)
@@ -116,3 +116,17 @@ async def unscoped_purge_events(session: AsyncSession, older_than_days: int) -> 
         {"days": older_than_days},
     )
     return int(deleted or 0)
+
+
+async def operator_sealed_under_other_keys(
+    session: AsyncSession, current_key_id: str, limit: int
+) -> Sequence[WebhookEndpoint]:
+    """Endpoints (any shop) whose secrets are sealed under a key other than the current."""
+    statement = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.secrets_key_id != current_key_id)
+        .order_by(WebhookEndpoint.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()

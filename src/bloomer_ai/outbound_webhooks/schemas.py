@@ -19,6 +19,9 @@ class EventType(StrEnum):
     INTEGRATION_UPDATED = "integration.updated"
     SUPPORT_TASK_CREATED = "support.task.created"
     SUPPORT_TASK_UPDATED = "support.task.updated"
+    CAMPAIGN_GENERATION_COMPLETED = "campaign.generation.completed"
+    CAMPAIGN_GENERATION_FAILED = "campaign.generation.failed"
+    VOICE_CALL_ENDED = "voice.call.ended"
 
 
 class EndpointCreate(InputSchema):

@@ -16,9 +16,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.db.tenancy import TenancyViolation
+from bloomer_ai.kit.encryption import Keyring
+from bloomer_ai.kit.ids import new_id
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import WebhookAttempt, WebhookEndpoint, WebhookEvent
+from bloomer_ai.outbound_webhooks.delivery.secrets import open_secrets, seal_secrets
 from bloomer_ai.outbound_webhooks.delivery.signing import new_secret
 from bloomer_ai.outbound_webhooks.delivery.targets import TargetRefused, parse_target
 from bloomer_ai.outbound_webhooks.delivery.tasks import deliver
@@ -31,6 +34,7 @@ from bloomer_ai.outbound_webhooks.repository import (
     AttemptRepository,
     EndpointRepository,
     EventRepository,
+    operator_sealed_under_other_keys,
 )
 from bloomer_ai.outbound_webhooks.schemas import EventType
 
@@ -125,15 +129,23 @@ async def create_endpoint(
     event_types: Sequence[EventType],
     enabled: bool,
     private_allowed: bool,
+    keyring: Keyring,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (returned once, never again)."""
+    """A new endpoint and its secret (returned once, never again; stored sealed)."""
     secret = new_secret()
-    endpoint = await EndpointRepository(session).insert(
+    endpoints = EndpointRepository(session)
+    endpoint_id = new_id()
+    key_id, ciphertext = seal_secrets(
+        endpoints.shop_id, endpoint_id, keyring, current=secret, previous=None
+    )
+    endpoint = await endpoints.insert(
+        id=endpoint_id,
         url=check_url(url, private_allowed=private_allowed),
         description=description,
         event_types=sorted({event_type.value for event_type in event_types}),
         enabled=enabled,
-        secret=secret,
+        secrets_key_id=key_id,
+        secrets_ciphertext=ciphertext,
     )
     return endpoint, secret
 
@@ -175,13 +187,35 @@ async def delete_endpoint(session: AsyncSession, endpoint_id: str) -> None:
 
 
 async def rotate_secret(
-    session: AsyncSession, endpoint_id: str, *, overlap_seconds: int
+    session: AsyncSession, endpoint_id: str, *, overlap_seconds: int, keyring: Keyring
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret (returned once); the current one keeps signing too (a second
     signature) for ``overlap_seconds``, so the receiver can switch without a gap."""
     endpoint = await get_endpoint(session, endpoint_id)
     secret = new_secret()
-    endpoint.previous_secret = endpoint.secret
+    current = open_secrets(endpoint, keyring).current
+    endpoint.secrets_key_id, endpoint.secrets_ciphertext = seal_secrets(
+        endpoint.shop_id, endpoint.id, keyring, current=secret, previous=current
+    )
     endpoint.previous_secret_expires_at = utcnow() + timedelta(seconds=overlap_seconds)
-    endpoint.secret = secret
     return await EndpointRepository(session).save(endpoint), secret
+
+
+async def operator_reseal_secrets(
+    session: AsyncSession, keyring: Keyring, *, batch_size: int = 200
+) -> int:
+    """Re-seal (every shop's) endpoint secrets sealed under a key other than the keyring's
+    first, one batch; returns how many (``bloomer-ai integrations reseal`` runs it with
+    the integrations'). On the owner's connection (an operator command)."""
+    rows = await operator_sealed_under_other_keys(session, keyring.current_key_id, batch_size)
+    for endpoint in rows:
+        secrets = open_secrets(endpoint, keyring)
+        endpoint.secrets_key_id, endpoint.secrets_ciphertext = seal_secrets(
+            endpoint.shop_id,
+            endpoint.id,
+            keyring,
+            current=secrets.current,
+            previous=secrets.previous,
+        )
+    await session.flush()
+    return len(rows)

@@ -608,11 +608,11 @@ async def support_context(
         customer_id: uuid.UUID | None = customer.id
         first_name = customer.first_name
     else:
-        customer_id = await customers.find_customer_id(
+        found = await customers.find_customer(
             session, phone=query.phone, email=query.email, country=shop.country
         )
-        if customer_id is not None:
-            first_name = (await customers.get_customer(session, customer_id)).first_name
+        customer_id = found.id if found is not None else None
+        first_name = found.first_name if found is not None else None
     recent: list[orders.OrderGlance] = []
     open_count = 0
     if customer_id is not None:

@@ -15,7 +15,8 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,10 +24,14 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bloomer_ai.agent import service as agent
 from bloomer_ai.agent.config.schema import error_path
+from bloomer_ai.agent.providers.base import ToolReply, ToolSpec
 from bloomer_ai.auth.principal import Principal
+from bloomer_ai.auth.scopes import Scope
+from bloomer_ai.db.session import unit_of_work
 from bloomer_ai.errors import AppError
 from bloomer_ai.kit.pagination import PageParams
 from bloomer_ai.models import Product
@@ -46,6 +51,7 @@ log = structlog.get_logger("bloomer_ai.tools")
 
 MAX_ARGUMENT_BYTES = 16_384
 MAX_ERROR_FIELDS = 5
+MAX_TOOL_MESSAGE_CHARS = 8_000
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -205,6 +211,88 @@ async def call_tool(
     return ToolOutcome(
         name=recorded_name, ok=error is None, result=result, error=error, duration_ms=duration_ms
     )
+
+
+# --- the chat agent's tools -------------------------------------------------------------------
+
+CHAT_TOOL_SCOPES = frozenset(
+    {Scope.SHOP_READ.value, Scope.ORDERS_READ.value, Scope.SUPPORT_EVENTS.value}
+)
+"""What a chat turn may always use for its caller: the shop's own facts (hours, delivery,
+products), an order's status (the chat has always looked orders up by number), and a
+hand-off to the team. Placing an order or reading a customer's support context needs the
+caller's own scope (``orders:write``, ``support:context``)."""
+
+
+class ConversationTools:
+    """The shop tools of one chat turn (``agent.providers.ShopTools``): each call in a
+    transaction of its own (the turn holds no connection while the provider thinks),
+    recorded on the conversation."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        principal: Principal,
+        conversation_id: uuid.UUID | None,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._factory = session_factory
+        self._principal = replace(principal, scopes=principal.scopes | CHAT_TOOL_SCOPES)
+        self._conversation_id = conversation_id
+        self._now = now
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(name=d.name, description=d.description, parameters=d.parameters)
+            for d in tool_definitions(self._principal.scopes)
+        ]
+
+    async def call(
+        self, name: str, arguments: Mapping[str, object] | str, *, call_id: str | None = None
+    ) -> ToolReply:
+        async with unit_of_work(self._factory, shop_id=self._principal.shop_id) as session:
+            outcome = await call_tool(
+                session,
+                self._principal,
+                name,
+                arguments,
+                conversation_id=self._conversation_id,
+                # A model's call id, per conversation: a repeated call is one order.
+                idempotency_key=(
+                    f"chat:{self._conversation_id}:{call_id}" if call_id is not None else None
+                ),
+                now=self._now(),
+            )
+            reply = ToolReply(
+                name=outcome.name,
+                ok=outcome.ok,
+                result=dict(outcome.result) if outcome.result is not None else None,
+                error=outcome.error.model_dump() if outcome.error is not None else None,
+            )
+            if call_id is not None and self._conversation_id is not None:
+                # A model's tool turn is kept in the conversation, before its reply.
+                await agent.record_tool_turn(
+                    session,
+                    conversation_id=self._conversation_id,
+                    content=json.dumps(reply.to_json(), ensure_ascii=False)[
+                        :MAX_TOOL_MESSAGE_CHARS
+                    ],
+                    metadata={"tool": outcome.name, "toolCallId": call_id[:200], "ok": outcome.ok},
+                )
+        return reply
+
+
+def conversation_tools(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> Callable[[Principal, uuid.UUID | None], ConversationTools]:
+    """What ``lifespan`` hands the chat runner: the tools of a caller's conversation."""
+
+    def tools_for(principal: Principal, conversation_id: uuid.UUID | None) -> ConversationTools:
+        return ConversationTools(session_factory, principal, conversation_id)
+
+    return tools_for
 
 
 # --- the product catalogue --------------------------------------------------------------------

@@ -62,6 +62,22 @@ async def handle_replayed_response(_request: Request, exc: Exception) -> Respons
     )
 
 
+class ProviderAnswer(Exception):
+    """A complete answer in a provider's own format, given by a dependency in place of the
+    endpoint's (a voice provider told, in TwiML, that a number is not in service)."""
+
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+        super().__init__("provider answer")
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+async def handle_provider_answer(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProviderAnswer)
+    return Response(exc.body, status_code=exc.status, media_type=exc.content_type)
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """A pydantic location as the one path convention of every error: where the value came
     from, then where in it — ``body.items[0].price``, ``query.limit``, ``header.x-api-key``."""
@@ -194,6 +210,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(ReplayedResponse, handle_replayed_response)
+    app.add_exception_handler(ProviderAnswer, handle_provider_answer)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)

@@ -23,6 +23,13 @@ LATENCY = Histogram(
     registry=REGISTRY,
 )
 
+UNKNOWN_NUMBERS = Counter(
+    "bloomer_webhook_unknown_number_total",
+    "Signed webhooks refused because no shop has the called number (nothing stored).",
+    ["kind", "provider"],
+    registry=REGISTRY,
+)
+
 
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 

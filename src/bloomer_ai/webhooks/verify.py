@@ -16,8 +16,9 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from standardwebhooks.webhooks import EmptyWebhookSecretError
@@ -25,10 +26,13 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError as StandardWebhookError
 
 __all__ = [
+    "VapiBearerPlan",
+    "VapiHmacPlan",
     "WebhookVerificationError",
     "is_standard_webhook_secret",
     "public_url",
     "twilio_signature_algorithm",
+    "vapi_auth_plans",
     "verify_chatwoot",
     "verify_standard_webhook",
     "verify_twilio",
@@ -314,7 +318,144 @@ def _first_forwarded_element(header: str) -> dict[str, str]:
     return pairs
 
 
-# --- Vapi ---------------------------------------------------------------------------------
+# --- Vapi -----------------------------------------------------------------------------------
+
+_VAPI_DIGESTS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512, "sha1": hashlib.sha1}
+_VAPI_PLACEHOLDER = re.compile(r"\{(body|timestamp|method|url|svix-id)\}")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class VapiHmacPlan:
+    """A Vapi HMAC credential's ``authenticationPlan`` (VAPI.md §1b), Vapi's defaults."""
+
+    signature_header: str = "x-signature"
+    timestamp_header: str = "x-timestamp"
+    include_timestamp: bool = True
+    algorithm: str = "sha256"
+    payload_format: str = "{timestamp}.{body}"
+    signature_encoding: str = "hex"
+    signature_prefix: str = ""
+    secret_is_base64: bool = False
+    message_id_header: str = "svix-id"
+
+
+@dataclass(frozen=True, slots=True)
+class VapiBearerPlan:
+    """A Vapi Bearer credential: ``<headerName>: [Bearer ]<token>``."""
+
+    header_name: str = "authorization"
+    bearer_prefix: bool = True
+
+
+def vapi_auth_plans(raw: Any) -> tuple[VapiHmacPlan | None, VapiBearerPlan | None]:
+    """The credential a Vapi integration's ``settings.vapiAuth`` describes (camelCase, as
+    Vapi names the fields); ``ValueError`` naming the field when it is not one."""
+    if raw is None:
+        return None, None
+    if not isinstance(raw, Mapping):
+        raise ValueError("vapiAuth: an object")
+    kind = raw.get("type")
+
+    def header(name: str, default: str) -> str:
+        value = raw.get(name, default)
+        if not isinstance(value, str) or not _HEADER_NAME.match(value):
+            raise ValueError(f"vapiAuth.{name}: a header name")
+        return value.lower()
+
+    def flag(name: str, default: bool) -> bool:
+        value = raw.get(name, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"vapiAuth.{name}: true or false")
+        return value
+
+    if kind == "bearer":
+        return None, VapiBearerPlan(
+            header_name=header("headerName", "authorization"),
+            bearer_prefix=flag("bearerPrefixEnabled", True),
+        )
+    if kind != "hmac":
+        raise ValueError('vapiAuth.type: "hmac" or "bearer"')
+    algorithm = raw.get("algorithm", "sha256")
+    if algorithm not in _VAPI_DIGESTS:
+        raise ValueError("vapiAuth.algorithm: sha256, sha512 or sha1")
+    encoding = raw.get("signatureEncoding", "hex")
+    if encoding not in ("hex", "base64"):
+        raise ValueError("vapiAuth.signatureEncoding: hex or base64")
+    payload_format = raw.get("payloadFormat", "{timestamp}.{body}")
+    if not isinstance(payload_format, str) or "{body}" not in payload_format:
+        raise ValueError("vapiAuth.payloadFormat: a format with {body}")
+    prefix = raw.get("signaturePrefix") or ""
+    if not isinstance(prefix, str) or len(prefix) > 32:
+        raise ValueError("vapiAuth.signaturePrefix: at most 32 characters")
+    return (
+        VapiHmacPlan(
+            signature_header=header("signatureHeader", "x-signature"),
+            timestamp_header=header("timestampHeader", "x-timestamp"),
+            include_timestamp=flag("includeTimestamp", True),
+            algorithm=algorithm,
+            payload_format=payload_format,
+            signature_encoding=encoding,
+            signature_prefix=prefix,
+            secret_is_base64=flag("secretIsBase64", False),
+            message_id_header=header("messageIdHeader", "svix-id"),
+        ),
+        None,
+    )
+
+
+def _vapi_hmac_matches(
+    plan: VapiHmacPlan,
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    now: float,
+    tolerance_s: float,
+) -> bool:
+    presented = headers.get(plan.signature_header, "").strip()
+    timestamp = headers.get(plan.timestamp_header, "")
+    uses_timestamp = plan.include_timestamp or "{timestamp}" in plan.payload_format
+    if uses_timestamp:
+        if not timestamp:
+            raise WebhookVerificationError("missing_headers")
+        _check_vapi_timestamp(timestamp, now=now, tolerance_s=tolerance_s)
+    values = {
+        "timestamp": timestamp.encode(),
+        "method": method.encode(),
+        "url": url.encode(),
+        "svix-id": headers.get(plan.message_id_header, "").encode(),
+    }
+    pieces: list[bytes] = []
+    position = 0
+    for match in _VAPI_PLACEHOLDER.finditer(plan.payload_format):
+        pieces.append(plan.payload_format[position : match.start()].encode())
+        pieces.append(body if match.group(1) == "body" else values[match.group(1)])
+        position = match.end()
+    pieces.append(plan.payload_format[position:].encode())
+    signed = b"".join(pieces)
+    if plan.signature_prefix:
+        if not presented.startswith(plan.signature_prefix):
+            return False
+        presented = presented[len(plan.signature_prefix) :]
+    try:
+        given = (
+            bytes.fromhex(presented)
+            if plan.signature_encoding == "hex"
+            else base64.b64decode(presented, validate=True)
+        )
+    except (ValueError, binascii.Error):
+        return False
+    keys = []
+    for secret in secrets:
+        try:
+            keys.append(base64.b64decode(secret) if plan.secret_is_base64 else secret.encode())
+        except (ValueError, binascii.Error):
+            continue
+    digest = _VAPI_DIGESTS[plan.algorithm]
+    return _matches_any(given, [hmac.new(key, signed, digest).digest() for key in keys])
 
 
 def verify_vapi(
@@ -324,6 +465,10 @@ def verify_vapi(
     *,
     now: Callable[[], float] = time.time,
     tolerance_s: float = 300,
+    hmac_plan: VapiHmacPlan | None = None,
+    bearer_plan: VapiBearerPlan | None = None,
+    method: str = "POST",
+    url: str = "",
 ) -> None:
     """Check a Vapi server-URL request.
 
@@ -334,38 +479,75 @@ def verify_vapi(
       Bearer Token credential whose header is ``X-Vapi-Secret``).
     * ``X-Signature`` (+ optional ``X-Timestamp``): an HMAC credential, whose defaults
       are SHA-256, hex, over ``"{timestamp}.{body}"`` (just the body without a
-      timestamp); a ``sha256=`` prefix is tolerated.
+      timestamp); a ``sha256=`` prefix is tolerated. An integration may describe its HMAC
+      credential (``hmac_plan``: header, algorithm, timestamp, payload format, encoding,
+      prefix), which then replaces these defaults.
     * ``X-Vapi-Signature``: older docs put the plain secret there; we also accept an
       HMAC-SHA256 (hex) of the body in it. This is an assumption, not documented.
     * ``Authorization: Bearer <secret>``: the default Bearer Token credential; only
       looked at when no Vapi header is present, since callers may also send API keys.
+      An integration may name another header (``bearer_plan``), with or without the prefix.
 
     Every Vapi credential presented must verify, and at least one must be present.
     """
-    keys = [secret.encode() for secret in _require_secrets(secrets)]
+    usable = _require_secrets(secrets)
+    keys = [secret.encode() for secret in usable]
     lowered = _lower_keys(headers)
     checks: list[bool] = []
 
+    # A Bearer credential in a header of its own, or in Authorization without the prefix
+    # (Authorization with it is the default check below).
+    if bearer_plan is not None and (
+        bearer_plan.header_name != "authorization" or not bearer_plan.bearer_prefix
+    ):
+        presented = lowered.get(bearer_plan.header_name)
+        if presented is not None:
+            if bearer_plan.bearer_prefix:
+                scheme, _, presented = presented.partition(" ")
+                presented = presented if scheme.lower() == "bearer" else ""
+            checks.append(_matches_any(presented.strip().encode(), keys))
+
     secret_header = lowered.get("x-vapi-secret")
-    if secret_header is not None:
+    if secret_header is not None and (
+        bearer_plan is None or bearer_plan.header_name != "x-vapi-secret"
+    ):
         checks.append(_matches_any(secret_header.encode(), keys))
 
     vapi_signature = lowered.get("x-vapi-signature")
-    if vapi_signature is not None:
+    if vapi_signature is not None and (
+        hmac_plan is None or hmac_plan.signature_header != "x-vapi-signature"
+    ):
         body_macs = [_hmac_sha256(key, body) for key in keys]
         checks.append(
             _matches_any(vapi_signature.encode(), keys)
             or _signature_matches(vapi_signature, body_macs)
         )
 
-    hmac_signature = lowered.get("x-signature")
-    if hmac_signature is not None:
-        timestamp = lowered.get("x-timestamp")
-        signed = body
-        if timestamp is not None:
-            _check_vapi_timestamp(timestamp, now=now(), tolerance_s=tolerance_s)
-            signed = f"{timestamp}.".encode() + body
-        checks.append(_signature_matches(hmac_signature, [_hmac_sha256(k, signed) for k in keys]))
+    if hmac_plan is not None:
+        if hmac_plan.signature_header in lowered:
+            checks.append(
+                _vapi_hmac_matches(
+                    hmac_plan,
+                    usable,
+                    lowered,
+                    body,
+                    method=method,
+                    url=url,
+                    now=now(),
+                    tolerance_s=tolerance_s,
+                )
+            )
+    else:
+        hmac_signature = lowered.get("x-signature")
+        if hmac_signature is not None:
+            timestamp = lowered.get("x-timestamp")
+            signed = body
+            if timestamp is not None:
+                _check_vapi_timestamp(timestamp, now=now(), tolerance_s=tolerance_s)
+                signed = f"{timestamp}.".encode() + body
+            checks.append(
+                _signature_matches(hmac_signature, [_hmac_sha256(k, signed) for k in keys])
+            )
 
     if not checks:
         scheme, _, credentials = lowered.get("authorization", "").partition(" ")

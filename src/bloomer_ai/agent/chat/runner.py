@@ -35,7 +35,7 @@ from bloomer_ai.agent.providers import (
     ProviderError,
     ProviderTimeout,
     ShopContext,
-    ToolBox,
+    ShopTools,
 )
 from bloomer_ai.agent.schemas import ChatReply, ChatRequest
 from bloomer_ai.agent.service import PreparedTurn
@@ -46,10 +46,8 @@ from bloomer_ai.kit.ids import new_id
 
 log = structlog.get_logger("bloomer_ai.agent")
 
-
-ChatTools = Callable[[Principal, uuid.UUID], ToolBox | None]
-"""The shop tools a turn may call: built by the composition (``lifespan``) for the
-principal and the conversation, since the agent does not know the tools' registry."""
+ToolsFor = Callable[[Principal, uuid.UUID | None], ShopTools]
+"""The shop tools of a caller's conversation (``lifespan`` makes it from the tools domain)."""
 
 
 class ChatRunner:
@@ -58,12 +56,12 @@ class ChatRunner:
         session_factory: async_sessionmaker[AsyncSession],
         provider: AIProvider,
         limits: AISettings,
-        tools: ChatTools | None = None,
+        tools_for: ToolsFor | None = None,
     ) -> None:
         self._factory = session_factory
         self._provider = provider
         self._limits = limits
-        self._tools = tools
+        self._tools_for = tools_for
 
     async def reply(
         self, session: AsyncSession, principal: Principal, body: ChatRequest
@@ -124,7 +122,6 @@ class ChatRunner:
 
     def _shop_context(self, turn: PreparedTurn, principal: Principal) -> ShopContext:
         shop_id = turn.shop_id
-        tools = self._tools(principal, turn.conversation_id) if self._tools is not None else None
 
         async def find_order(number_or_id: str) -> OrderFacts | None:
             async with unit_of_work(self._factory, shop_id=shop_id) as session:
@@ -139,7 +136,7 @@ class ChatRunner:
             customer_first_name=turn.customer_first_name,
             last_order=turn.last_order,
             find_order=find_order,
-            tools=tools,
+            tools=self._tools_for(principal, turn.conversation_id) if self._tools_for else None,
         )
 
     def _reply_metadata(self, *, ended_by: str | None) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from bloomer_ai.agent.providers.base import (
     ProviderError,
     ProviderTimeout,
     ShopContext,
-    ToolBox,
+    ShopTools,
+    ToolReply,
     ToolSpec,
 )
 from bloomer_ai.agent.providers.builtin import BuiltinProvider
@@ -32,7 +33,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ShopContext",
-    "ToolBox",
+    "ShopTools",
+    "ToolReply",
     "ToolSpec",
     "build_provider",
     "provider_from_settings",

@@ -2,7 +2,9 @@
 
 A provider turns a conversation's recent history and the shop's context into a reply.
 It never touches the database: anything it may need to look up (an order by number) is
-handed to it as a shop-scoped callable in ``ShopContext``.
+handed to it as a shop-scoped callable in ``ShopContext``, and the shop tools
+(``docs/tools.md``) as ``ShopContext.tools``, which runs each call in a transaction of its
+own (the agent never imports the tools domain: ``lifespan`` hands them over).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number
 from bloomer_ai.agent.config.schema import AgentConfig, hours_zone, is_open_at
 
 Role = Literal["user", "assistant", "system", "tool"]
@@ -48,21 +50,41 @@ class OrderFacts:
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A shop tool as offered to a model: its name, what it does, its arguments' schema."""
+    """A shop tool as a model is offered it."""
 
     name: str
     description: str
     parameters: dict[str, Any]
 
 
-class ToolBox(Protocol):
-    """The shop tools a chat turn may call (handed in by the runner: the agent does not
-    know the registry). ``call`` never raises for a bad call: the JSON it returns (a
-    result, or ``{"error": {"code", "message"}}``) goes back to the model as it is."""
+@dataclass(frozen=True, slots=True)
+class ToolReply:
+    """How a tool call ended: ``ok`` with its ``result``, or an ``error`` {code, message}."""
 
+    name: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return (
+            {"ok": True, "result": self.result} if self.ok else {"ok": False, "error": self.error}
+        )
+
+
+class ShopTools(Protocol):
+    """The shop tools a conversation may use (by its caller's scopes)."""
+
+    @property
     def specs(self) -> Sequence[ToolSpec]: ...
 
-    async def call(self, name: str, arguments: str, call_id: str) -> dict[str, Any]: ...
+    async def call(
+        self, name: str, arguments: Mapping[str, object] | str, *, call_id: str | None = None
+    ) -> ToolReply:
+        """Run one tool; never raises for an unknown tool, bad arguments or a failing tool.
+        ``call_id``: a model's id of the call (function calling): the call's idempotency
+        key in the conversation, and the turn is kept as a message with role ``tool``."""
+        ...
 
 
 @dataclass(slots=True)
@@ -80,7 +102,8 @@ class ToolRounds:
 
 MAX_CALLS_PER_ROUND = 8
 TOO_MANY_CALLS: dict[str, Any] = {
-    "error": {"code": "too_many_calls", "message": "At most 8 tool calls per round."}
+    "ok": False,
+    "error": {"code": "too_many_calls", "message": "At most 8 tool calls per round."},
 }
 
 
@@ -128,7 +151,7 @@ async def run_tool_round(
         )
     rounds.used += 1
     return [
-        await shop.tools.call(call.name, call.arguments, call.id)
+        (await shop.tools.call(call.name, call.arguments, call_id=call.id)).to_json()
         if position < MAX_CALLS_PER_ROUND
         else TOO_MANY_CALLS
         for position, call in enumerate(calls)
@@ -146,8 +169,8 @@ class ShopContext:
     last_order: OrderFacts | None
     # Looks up an order of *this* shop by its number or id; None when there is none.
     find_order: Callable[[str], Awaitable[OrderFacts | None]]
-    # The shop tools this turn may call (function calling); None: none are offered.
-    tools: ToolBox | None = None
+    tools: ShopTools | None = None
+    """The shop tools this conversation may call; None where none are wired (a bare test)."""
 
 
 class AIProvider(Protocol):
@@ -189,32 +212,11 @@ class ProviderTimeout(ProviderError):
 
 # --- reading the conversation ------------------------------------------------------------
 
-_ORDER_WORDS = r"(?:order|orders|bestellung|bestellnummer|auftrag|commande|bestelling)"
-_ORDER_FILLERS = r"(?:\s*(?:number|num|no\.?|nr\.?|n°|id|is|was|nummer|numéro|numero|#|:))*"
-_ORDER_NUMBER_PATTERN = r"(?P<number>[A-Za-z0-9][A-Za-z0-9-]{0,39})"
-_ORDER_AFTER_WORD_RE = re.compile(
-    rf"\b{_ORDER_WORDS}\b{_ORDER_FILLERS}\s*#?\s*{_ORDER_NUMBER_PATTERN}", re.IGNORECASE
-)
-_ORDER_HASH_RE = re.compile(rf"(?:^|\s)#\s?{_ORDER_NUMBER_PATTERN}")
-
 
 def latest_user_message(history: Sequence[ChatTurn]) -> str | None:
     for turn in reversed(history):
         if turn.role == "user":
             return turn.content
-    return None
-
-
-def extract_order_number(text: str) -> str | None:
-    """An order number the text refers to: "order 1234", "order #A-1001", "#1234".
-
-    Only tokens holding a digit count, so "order of roses" names no order.
-    """
-    for pattern in (_ORDER_AFTER_WORD_RE, _ORDER_HASH_RE):
-        for match in pattern.finditer(text):
-            number = match.group("number").rstrip("-")
-            if any(ch.isdigit() for ch in number):
-                return number
     return None
 
 

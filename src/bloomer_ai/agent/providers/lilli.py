@@ -120,7 +120,7 @@ class LilliProvider:
             return
 
     def _offer_tools(self, body: dict[str, Any], shop: ShopContext, rounds: ToolRounds) -> None:
-        specs = shop.tools.specs() if shop.tools is not None else ()
+        specs = shop.tools.specs if shop.tools is not None else ()
         if not specs:
             return
         body["tools"] = [

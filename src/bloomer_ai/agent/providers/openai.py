@@ -16,13 +16,13 @@ import httpx
 
 from bloomer_ai.agent.config.schema import format_weekly_hours
 from bloomer_ai.agent.providers.base import (
-    MAX_CALLS_PER_ROUND,
-    TOO_MANY_CALLS,
     ChatTurn,
     HttpUpstream,
     ShopContext,
     ToolRounds,
     non_empty_reply,
+    read_tool_calls,
+    run_tool_round,
     shop_facts,
 )
 
@@ -168,46 +168,33 @@ class OpenAIProvider:
         """Run a round of the model's tool calls and add them and their results to the
         conversation. A model that asks for tools it was not offered (or past the bound)
         is a provider error: it would loop."""
-        if shop.tools is None or not rounds.may_call():
-            raise self._upstream.malformed("tool calls beyond the rounds allowed")
         if not isinstance(calls, list):
             raise self._upstream.malformed("malformed tool calls")
-        rounds.used += 1
-        parsed: list[tuple[str, str, str]] = []
+        flat = []
         for call in calls:
             function = call.get("function") if isinstance(call, dict) else None
-            call_id = call.get("id") if isinstance(call, dict) else None
-            if not isinstance(call_id, str) or not call_id or not isinstance(function, dict):
+            if not isinstance(function, dict):
                 raise self._upstream.malformed("a tool call without an id or function")
-            name = function.get("name")
-            arguments = function.get("arguments")
-            if isinstance(arguments, dict):
-                arguments = json.dumps(arguments)
-            parsed.append(
-                (
-                    call_id[:200],
-                    name if isinstance(name, str) else "",
-                    arguments if isinstance(arguments, str) else "",
-                )
-            )
+            flat.append({"id": call.get("id"), **function})
+        parsed = read_tool_calls(flat, provider=self.name)
+        results = await run_tool_round(parsed, shop, rounds, provider=self.name)
         messages.append(
             {
                 "role": "assistant",
                 "content": content if isinstance(content, str) else None,
                 "tool_calls": [
-                    {"id": i, "type": "function", "function": {"name": n, "arguments": a}}
-                    for i, n, a in parsed
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in parsed
                 ],
             }
         )
-        for position, (call_id, name, arguments) in enumerate(parsed):
-            result = (
-                await shop.tools.call(name, arguments, call_id)
-                if position < MAX_CALLS_PER_ROUND
-                else TOO_MANY_CALLS
-            )
+        for call, result in zip(parsed, results, strict=True):
             messages.append(
-                {"role": "tool", "tool_call_id": call_id, "content": json.dumps(result)}
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
             )
 
     def _body(
@@ -219,7 +206,7 @@ class OpenAIProvider:
         stream: bool,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": stream}
-        specs = shop.tools.specs() if shop.tools is not None else ()
+        specs = shop.tools.specs if shop.tools is not None else ()
         if specs:
             body["tools"] = [
                 {
@@ -283,7 +270,7 @@ def build_system_prompt(shop: ShopContext, facts: dict[str, Any]) -> str:
             lines.append(f"The order the customer asks about: {_order_line(mentioned['order'])}")
         else:
             lines.append(f"There is no order with the number {mentioned['number']} in this shop.")
-    if shop.tools is not None and shop.tools.specs():
+    if shop.tools is not None and shop.tools.specs:
         lines.append(
             "Use the tools you are given to look up orders, opening hours, delivery, "
             "products and to take an order or hand over to a person; use what they return."

@@ -22,6 +22,7 @@ the route table test reads its ``auth_kind``. In order:
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
 from fastapi import Request
@@ -50,7 +51,12 @@ from bloomer_ai.integrations.errors import (
     WebhookNotAuthenticated,
 )
 from bloomer_ai.integrations.inbound import providers
-from bloomer_ai.integrations.inbound.handlers import InboundEvent, Kind, Provider
+from bloomer_ai.integrations.inbound.handlers import (
+    TWIML_NOT_IN_SERVICE,
+    InboundEvent,
+    Kind,
+    Provider,
+)
 from bloomer_ai.integrations.inbound.providers import ParsedBody, RawDelivery
 from bloomer_ai.integrations.inbound.receiver import VerifiedDelivery
 from bloomer_ai.integrations.repository import IntegrationRef
@@ -59,7 +65,9 @@ from bloomer_ai.kit.ids import parse_id
 from bloomer_ai.ratelimit.policy import RateLimiter, RouteGroup
 from bloomer_ai.shops import service as shops
 from bloomer_ai.shops.errors import ShopNotFound
+from bloomer_ai.web.errors import ProviderAnswer
 from bloomer_ai.web.features import feature_enabled
+from bloomer_ai.web.metrics import UNKNOWN_NUMBERS
 from bloomer_ai.web.openapi import RouteContract
 from bloomer_ai.web.unit_of_work import bind_request_shop, request_session_of
 from bloomer_ai.webhooks.verify import WebhookVerificationError, public_url
@@ -182,6 +190,7 @@ class SignedWebhook:
             payload=parsed.payload,
             form=parsed.form,
             called_number=providers.called_number(provider, parsed),
+            integration_settings=ref.settings if ref is not None else None,
         )
         return VerifiedDelivery(event, source=source)
 
@@ -254,7 +263,9 @@ class SignedWebhook:
         if not secrets:
             raise WebhookNotAuthenticated()
         parsed = providers.parse_body(raw)
-        delivery_id = self._verify(provider, secrets, raw, parsed, settings, source="integration")
+        delivery_id = self._verify(
+            provider, secrets, raw, parsed, settings, source="integration", vapi_auth=ref.vapi_auth
+        )
         return provider, ref, delivery_id, parsed
 
     def _on_the_platform(
@@ -280,6 +291,7 @@ class SignedWebhook:
         settings: Settings,
         *,
         source: str,
+        vapi_auth: Any = None,
     ) -> str:
         try:
             return providers.verify(
@@ -288,6 +300,7 @@ class SignedWebhook:
                 raw,
                 parsed,
                 tolerance_s=settings.webhooks.webhook_tolerance_seconds,
+                vapi_auth=vapi_auth,
             )
         except WebhookVerificationError as exc:
             log.info(
@@ -347,8 +360,19 @@ class SignedWebhook:
             await _require_shop(request, named_shop)
             return named_shop, found.id if found is not None else None
         if found is None:
-            raise DeliveryShopUnknown()
+            self._refuse_unknown_number(provider)
+        assert found is not None
         return found.shop_id, found.id
+
+    def _refuse_unknown_number(self, provider: Provider) -> None:
+        """No shop has the number the delivery is about: counted, nothing stored, and the
+        provider's own refusal (Twilio: TwiML saying the number is not in service; JSON
+        senders: ``404 shop_not_found``)."""
+        UNKNOWN_NUMBERS.labels(self.kind, provider).inc()
+        log.info("webhook_unknown_number", provider=provider, kind=self.kind)
+        if provider == "twilio":
+            raise ProviderAnswer(200, TWIML_NOT_IN_SERVICE, "text/xml")
+        raise DeliveryShopUnknown()
 
 
 def _active(ref: IntegrationRef | None) -> IntegrationRef | None:

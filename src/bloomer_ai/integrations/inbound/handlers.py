@@ -21,6 +21,10 @@ Kind = Literal["voice", "support"]
 Provider = Literal["twilio", "vapi", "lilli", "chatwoot", "zendesk"]
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML_NOT_IN_SERVICE = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response>'
+    b"<Say>Sorry, the number you have called is not in service.</Say><Hangup /></Response>"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class InboundEvent:
     """A form body's fields with every value (Twilio), else None."""
     called_number: str | None = field(default=None, repr=False)
     """The shop's own number the call reached (E.164), when the provider says."""
+    integration_settings: Mapping[str, Any] | None = field(default=None, repr=False)
+    """The settings of the integration it came through (None on the platform route)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 from bloomer_ai.integrations.inbound.handlers import Kind, Provider
 from bloomer_ai.kit.validation import normalise_phone
 from bloomer_ai.webhooks.verify import (
+    WebhookVerificationError,
+    vapi_auth_plans,
     verify_chatwoot,
     verify_standard_webhook,
     verify_twilio,
@@ -109,9 +111,11 @@ def verify(
     parsed: ParsedBody,
     *,
     tolerance_s: float,
+    vapi_auth: Any = None,
 ) -> str:
     """Check the delivery's signature (``WebhookVerificationError`` when it fails); return
-    the provider's id of the delivery."""
+    the provider's id of the delivery. ``vapi_auth``: a Vapi integration's credential plan
+    (``settings.vapiAuth``)."""
     headers = raw.headers
     if provider == "twilio":
         verify_twilio(
@@ -125,7 +129,19 @@ def verify(
     elif provider == "lilli":
         return verify_standard_webhook(secrets, headers, raw.body, tolerance_s=tolerance_s)
     elif provider == "vapi":
-        verify_vapi(secrets, headers, raw.body, tolerance_s=tolerance_s)
+        try:
+            hmac_plan, bearer_plan = vapi_auth_plans(vapi_auth)
+        except ValueError:
+            raise WebhookVerificationError("unsupported_algorithm") from None
+        verify_vapi(
+            secrets,
+            headers,
+            raw.body,
+            tolerance_s=tolerance_s,
+            hmac_plan=hmac_plan,
+            bearer_plan=bearer_plan,
+            url=raw.url,
+        )
         return _vapi_delivery_id(parsed.payload) or _body_id(raw.body)
     elif provider == "chatwoot":
         verify_chatwoot(secrets, headers, raw.body, tolerance_s=tolerance_s)

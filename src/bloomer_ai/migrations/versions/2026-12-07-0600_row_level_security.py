@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation, shop_isolation_removed
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -43,7 +43,6 @@ SHOP_OWNED = (
     "routing_rule_set_versions",
     "webhook_deliveries",
 )
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 
 FUNCTIONS = """
 CREATE FUNCTION auth_api_key(p_prefix text)
@@ -147,15 +146,8 @@ def upgrade() -> None:
 
 
 def _isolate(table: str, column: str) -> None:
-    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY shop_isolation ON {table} "
-        f"USING ({column} = {CURRENT_SHOP}) WITH CHECK ({column} = {CURRENT_SHOP})"
-    )
-    op.execute(
-        f"CREATE POLICY operator_access ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)"
-    )
+    for statement in shop_isolation(table, column):
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -171,7 +163,5 @@ def downgrade() -> None:
     for function in DEFINER_FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}")
     for table in (*SHOP_OWNED, "shops"):
-        op.execute(f"DROP POLICY operator_access ON {table}")
-        op.execute(f"DROP POLICY shop_isolation ON {table}")
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+        for statement in shop_isolation_removed(table):
+            op.execute(statement)

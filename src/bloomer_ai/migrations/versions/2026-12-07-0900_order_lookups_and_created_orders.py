@@ -26,14 +26,13 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 NUMERIC_NUMBER = "number ~ '^[0-9]{1,18}$'"
 
 # (name, table, columns or expressions, WHERE)
@@ -86,16 +85,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shop_id", name="pk_order_number_counters"),
     )
-    op.execute("ALTER TABLE order_number_counters ENABLE ROW LEVEL SECURITY")
-    op.execute("ALTER TABLE order_number_counters FORCE ROW LEVEL SECURITY")
-    op.execute(
-        "CREATE POLICY shop_isolation ON order_number_counters "
-        f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-    )
-    op.execute(
-        "CREATE POLICY operator_access ON order_number_counters TO CURRENT_USER "
-        "USING (true) WITH CHECK (true)"
-    )
+    for statement in shop_isolation("order_number_counters"):
+        op.execute(statement)
     role = context.config.attributes.get("app_role")
     if role:
         grant_app_role(op.get_bind(), role)

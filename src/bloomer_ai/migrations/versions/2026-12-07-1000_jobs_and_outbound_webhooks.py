@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -62,7 +62,6 @@ DROP TYPE procrastinate_job_to_defer_v1, procrastinate_job_event_type, procrasti
 """
 
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("webhook_endpoints", "webhook_events", "webhook_attempts")
 
 PURGE_FUNCTION = """
@@ -82,7 +81,8 @@ def upgrade() -> None:
     bind.exec_driver_sql(PROCRASTINATE_SCHEMA.read_text().replace("%", "%%"))
     _create_webhook_tables()
     for table in SHOP_OWNED:
-        _isolate(table)
+        for statement in shop_isolation(table):
+            op.execute(statement)
     op.execute(PURGE_FUNCTION)
     role = context.config.attributes.get("app_role")
     if role:
@@ -209,19 +209,6 @@ def _create_webhook_tables() -> None:
     )
     op.create_index(
         op.f("ix_webhook_attempts_shop_id"), "webhook_attempts", ["shop_id"], unique=False
-    )
-
-
-def _isolate(table: str) -> None:
-    """As migration 0006 does for every shop-owned table."""
-    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY shop_isolation ON {table} "
-        f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-    )
-    op.execute(
-        f"CREATE POLICY operator_access ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)"
     )
 
 

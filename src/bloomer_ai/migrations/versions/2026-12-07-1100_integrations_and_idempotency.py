@@ -23,14 +23,13 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("integrations", "idempotency_keys")
 
 FUNCTIONS = """
@@ -215,16 +214,8 @@ def upgrade() -> None:
     )
 
     for table in SHOP_OWNED:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY shop_isolation ON {table} "
-            f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-        )
-        op.execute(
-            f"CREATE POLICY operator_access ON {table} TO CURRENT_USER "
-            "USING (true) WITH CHECK (true)"
-        )
+        for statement in shop_isolation(table):
+            op.execute(statement)
     op.execute(FUNCTIONS)
     for function in DEFINER_FUNCTIONS:
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")

@@ -18,14 +18,13 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("support_events", "support_rules", "support_tasks", "support_context_reads")
 
 
@@ -182,16 +181,8 @@ def upgrade() -> None:
     )
 
     for table in SHOP_OWNED:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY shop_isolation ON {table} "
-            f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-        )
-        op.execute(
-            f"CREATE POLICY operator_access ON {table} TO CURRENT_USER "
-            "USING (true) WITH CHECK (true)"
-        )
+        for statement in shop_isolation(table):
+            op.execute(statement)
     role = context.config.attributes.get("app_role")
     if role:
         grant_app_role(op.get_bind(), role)

@@ -6,8 +6,8 @@ shop tool (tool, arguments hash, outcome, duration), on the conversation it belo
 (composite foreign key) or a voice call (a plain column: the voice migration adds its
 foreign key). Both are shop-owned: row-level security enabled and forced, as every other.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 14:00:00
 """
 
@@ -16,14 +16,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from bloomer_ai.db.roles import grant_app_role
+from bloomer_ai.db.roles import grant_app_role, shop_isolation
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CURRENT_SHOP = "nullif(current_setting('app.shop_id', true), '')::uuid"
 SHOP_OWNED = ("products", "tool_calls")
 
 
@@ -92,16 +91,8 @@ def upgrade() -> None:
     op.create_index("ix_tool_calls_shop_voice_call", "tool_calls", ["shop_id", "voice_call_id"])
 
     for table in SHOP_OWNED:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY shop_isolation ON {table} "
-            f"USING (shop_id = {CURRENT_SHOP}) WITH CHECK (shop_id = {CURRENT_SHOP})"
-        )
-        op.execute(
-            f"CREATE POLICY operator_access ON {table} TO CURRENT_USER "
-            "USING (true) WITH CHECK (true)"
-        )
+        for statement in shop_isolation(table):
+            op.execute(statement)
     role = context.config.attributes.get("app_role")
     if role:
         grant_app_role(op.get_bind(), role)

@@ -24,6 +24,9 @@ from bloomer_ai.jobs.retry import Backoff, GiveUp, RetryLater, jittered
 from bloomer_ai.jobs.tasks import CrossShopJob, ShopJob, periodic_task, shop_task
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import WebhookEvent
+from bloomer_ai.outbound_webhooks.delivery.secrets import (
+    signing_secrets as endpoint_signing_secrets,
+)
 from bloomer_ai.outbound_webhooks.delivery.sender import AttemptResult, Sender
 from bloomer_ai.outbound_webhooks.delivery.signing import signed_headers
 from bloomer_ai.outbound_webhooks.repository import (
@@ -103,10 +106,7 @@ async def plan_delivery(
         if endpoint is None or not endpoint.enabled:
             return None
         url, target_id = endpoint.url, endpoint.id
-        signing_secrets = [endpoint.secret]
-        expires = endpoint.previous_secret_expires_at
-        if endpoint.previous_secret and expires is not None and expires > utcnow():
-            signing_secrets.append(endpoint.previous_secret)
+        signing_secrets = endpoint_signing_secrets(endpoint, settings.auth.keyring())
     if not redelivery and await AttemptRepository(session).delivered(event.id, target_id):
         return None
     return Delivery(event.id, target_id, event.created_at, url, signing_secrets, envelope(event))

@@ -1,0 +1,1 @@
+"""Durable AI campaign copy generation (docs/campaigns.md, "Generation")."""

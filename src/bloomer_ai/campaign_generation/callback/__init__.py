@@ -1,0 +1,1 @@
+"""Who may deliver a generation's result (``access.SignedCallback``)."""

@@ -1,0 +1,1 @@
+"""The generation's runs and state changes (``runs``) and its jobs (``tasks``)."""

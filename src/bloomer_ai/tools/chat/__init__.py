@@ -1,1 +1,0 @@
-"""The shop tools as a chat turn's tool box (``agent.providers.ToolBox``)."""
