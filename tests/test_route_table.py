@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import ASGITransport, AsyncClient
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.auth.scopes import ALL_SCOPES
@@ -134,6 +134,11 @@ def route_specs(app: Any) -> list[RouteSpec]:
             if kind is None:
                 undeclared.append(f"mount {path}")
             continue
+        if isinstance(original, Route) and hasattr(original.endpoint, "auth_kind"):
+            # A plain ASGI endpoint (the MCP server's): its JSON-RPC body is not a schema.
+            endpoint = original.endpoint
+            specs.append(RouteSpec("POST", path, endpoint.auth_kind, endpoint.scopes, False))
+            continue
         if not isinstance(original, APIRoute):
             undeclared.append(f"route {path} ({type(original).__name__})")
             continue
@@ -153,7 +158,13 @@ def route_specs(app: Any) -> list[RouteSpec]:
 
 def test_every_route_and_mount_declares_its_auth_kind(app):
     paths = {spec.path for spec in route_specs(app)}
-    assert {"/api/ai/me", "/api/ai/keys", "/api/lilli/chat", "/api/ai/routing/evaluate"} <= paths
+    assert {
+        "/api/ai/me",
+        "/api/ai/keys",
+        "/api/lilli/chat",
+        "/api/ai/routing/evaluate",
+        "/api/ai/mcp",
+    } <= paths
 
 
 def test_the_walk_refuses_a_route_without_a_kind(app):
@@ -304,6 +315,8 @@ async def test_a_key_without_the_routes_scope_or_kind_is_403(app, client, caller
     for spec in route_specs(app):
         if spec.kind is AuthKind.SESSION:
             headers, code = caller.full_key, "session_required"
+        elif spec.kind is AuthKind.API_KEY and not spec.scopes:
+            headers, code = caller.owner_session, "api_key_required"
         elif spec.kind in (AuthKind.API_KEY, AuthKind.SESSION_OR_KEY) and spec.scopes:
             headers, code = await caller.keys_without(spec.scopes), "insufficient_scope"
         else:

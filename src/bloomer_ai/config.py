@@ -154,6 +154,10 @@ class AISettings(BaseSettings):
     agent_max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     agent_history_messages: int = Field(default=20, ge=1, le=500)
     agent_history_chars: int = Field(default=12_000, ge=100)
+    agent_tool_rounds: int = Field(default=4, ge=1, le=10)
+    """Rounds of shop-tool calls a chat turn may make before the model must answer."""
+    agent_tool_budget_seconds: float = Field(default=30.0, gt=0, le=300)
+    """Time a chat turn may spend on tool rounds; past it the model must answer."""
     campaign_copy_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
     """How long campaign suggestions wait for the provider's copy before the rules' stands."""
     campaign_generation_timeout_seconds: float = Field(default=60.0, gt=0, le=600)

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -75,6 +76,11 @@ async def open_resources(
     for voice_provider in voice_providers:
         handlers.register("voice", voice_provider, receive_voice_delivery)
     state.campaign_copy_writer = copy_writer_from_settings(settings)
+    # MCP (docs/tools.md): stateless, JSON answers, no session kept in the process; a
+    # manager runs once, so each lifespan makes its own around the app's server.
+    state.mcp_sessions = mcp_sessions = StreamableHTTPSessionManager(
+        app=state.mcp_server, stateless=True, json_response=True
+    )
     # The change feed tells of committed rule changes; sessions joined to an outer
     # transaction (tests) do not read committed state, so their cache never trusts it.
     state.rule_sets = cache = RuleSetCache(trust_feed=session_factory is None)
@@ -124,7 +130,8 @@ async def open_resources(
         worker_in_process=worker is not None,
     )
     try:
-        yield
+        async with run_in_own_task(mcp_sessions):
+            yield
     finally:
         if worker is not None:
             await worker.stop()  # running jobs finish (or are aborted) on a live engine
@@ -136,6 +143,31 @@ async def open_resources(
         await state.ai_provider.aclose()
         await state.campaign_copy_writer.aclose()
         await engine.dispose()
+
+
+@asynccontextmanager
+async def run_in_own_task(manager: StreamableHTTPSessionManager) -> AsyncIterator[None]:
+    """The MCP session manager's ``run()`` in a task of its own: its task group is entered
+    and left in that one task, however the app's lifespan itself is driven (a test's
+    fixture starts and ends it in different tasks)."""
+    running, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with manager.run():
+            running.set()
+            await stop.wait()
+
+    task = asyncio.create_task(hold(), name="mcp-sessions")
+    waiting = asyncio.create_task(running.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # it failed to start: say why
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 async def refuse_an_unprotected_role(engine: AsyncEngine, settings: Settings) -> None:

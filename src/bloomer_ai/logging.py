@@ -276,5 +276,8 @@ def configure_logging(
         "httpcore",
         "procrastinate",
         "alembic.runtime.plugins",
+        # The MCP SDK says "Terminating session: None" for every stateless request; at
+        # DEBUG it would write JSON-RPC messages (tool arguments: phone numbers).
+        "mcp",
     ):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -99,6 +99,14 @@ def create_app(
     install_exception_handlers(app)
     for router in routers():
         app.include_router(router)
+    # The shop tools over MCP: a server of this app's own (its session manager runs in the
+    # lifespan), behind an endpoint that authenticates and rate-limits as every route does.
+    from bloomer_ai.tools.mcp.endpoint import PATH as MCP_PATH
+    from bloomer_ai.tools.mcp.endpoint import McpEndpoint
+    from bloomer_ai.tools.mcp.server import build_server
+
+    app.state.mcp_server = build_server()
+    app.router.routes.append(Route(MCP_PATH, McpEndpoint(), name="mcp"))
     from bloomer_ai.auth.dependencies import SECURITY_SCHEMES
 
     install_openapi(app, SECURITY_SCHEMES)

@@ -47,6 +47,7 @@ class LiveService:
     order_number: str
     customer_id: uuid.UUID
     rule_id: uuid.UUID
+    owner_url: URL  # the database's owner, for a test that seeds more of its own
 
 
 def _free_port() -> int:
@@ -120,7 +121,7 @@ async def live_service(postgres_server: URL, auth_secret: str) -> AsyncIterator[
         migrate.upgrade(owner_url, app_role=APP_ROLE)
         seeded = await _seed(owner_url)
         with api_server(_environment(owner_url, auth_secret)) as base_url:
-            yield LiveService(base_url=base_url, **seeded)  # type: ignore[arg-type]
+            yield LiveService(base_url=base_url, owner_url=owner_url, **seeded)  # type: ignore[arg-type]
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(

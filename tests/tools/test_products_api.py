@@ -127,3 +127,17 @@ async def test_switched_off_is_404(database_url, session_factory, world):
             response = await client.get(PRODUCTS, headers=world["reader"])
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "feature_disabled"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Roses", "price": 1, "available": 0}, "body.available"),
+        ({"name": "Roses", "price": "1"}, "body.price"),
+        ({"name": "Roses", "price": 1.5}, "body.price"),
+    ],
+)
+async def test_types_are_not_coerced(client, world, body, field):
+    response = await client.post(PRODUCTS, json=body, headers=world["owner"])
+    assert response.status_code == 422
+    assert field in [d["field"] for d in response.json()["error"]["details"]]

@@ -307,6 +307,21 @@ async def record_reply(
     return message_id
 
 
+async def record_tool_turn(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    content: str,
+    metadata: dict[str, Any],
+) -> bool:
+    """A tool's answer in a chat turn, kept as a message with role ``tool``; False when the
+    conversation was deleted meanwhile."""
+    appended = await MessageRepository(session).append(
+        conversation_id, role="tool", content=content, metadata=metadata, message_id=new_id()
+    )
+    return appended is not None
+
+
 async def find_order_facts(session: AsyncSession, number_or_id: str) -> OrderFacts | None:
     """An order of this shop by its number, or by its id; None when there is none."""
     order = await orders.find_order(session, number_or_id)

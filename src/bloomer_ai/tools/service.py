@@ -22,9 +22,11 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bloomer_ai.agent import service as agent
 from bloomer_ai.agent.config.schema import error_path
 from bloomer_ai.agent.providers.base import ToolReply, ToolSpec
 from bloomer_ai.auth.principal import Principal
@@ -49,6 +51,7 @@ log = structlog.get_logger("bloomer_ai.tools")
 
 MAX_ARGUMENT_BYTES = 16_384
 MAX_ERROR_FIELDS = 5
+MAX_TOOL_MESSAGE_CHARS = 8_000
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -121,12 +124,14 @@ async def _run(tool: Tool, context: ToolContext, arguments: Any) -> dict[str, An
         fields = [str(d["field"]) for d in exc.details if isinstance(d, Mapping) and "field" in d]
         message = exc.detail_message + (f" ({', '.join(fields)})" if fields else "")
         return ToolError(code=exc.code, message=message)
+    except (OperationalError, InterfaceError, PoolTimeout):
+        raise  # the database is away (or out of connections): the caller answers 503
     except IntegrityError:
         log.warning("tool_conflict", tool=tool.name)
         return ToolError(code="conflict", message="The tool's change conflicted with another.")
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise  # the database is away: the caller answers 503
+            raise
         log.error("tool_failed", tool=tool.name, error_type=type(exc).__name__)
         return ToolError(code="tool_failed", message="The tool failed; try again later.")
     except Exception as exc:  # a tool's bug must not take the conversation down
@@ -244,7 +249,9 @@ class ConversationTools:
             for d in tool_definitions(self._principal.scopes)
         ]
 
-    async def call(self, name: str, arguments: Mapping[str, object] | str) -> ToolReply:
+    async def call(
+        self, name: str, arguments: Mapping[str, object] | str, *, call_id: str | None = None
+    ) -> ToolReply:
         async with unit_of_work(self._factory, shop_id=self._principal.shop_id) as session:
             outcome = await call_tool(
                 session,
@@ -252,14 +259,29 @@ class ConversationTools:
                 name,
                 arguments,
                 conversation_id=self._conversation_id,
+                # A model's call id, per conversation: a repeated call is one order.
+                idempotency_key=(
+                    f"chat:{self._conversation_id}:{call_id}" if call_id is not None else None
+                ),
                 now=self._now(),
             )
-        return ToolReply(
-            name=outcome.name,
-            ok=outcome.ok,
-            result=dict(outcome.result) if outcome.result is not None else None,
-            error=outcome.error.model_dump() if outcome.error is not None else None,
-        )
+            reply = ToolReply(
+                name=outcome.name,
+                ok=outcome.ok,
+                result=dict(outcome.result) if outcome.result is not None else None,
+                error=outcome.error.model_dump() if outcome.error is not None else None,
+            )
+            if call_id is not None and self._conversation_id is not None:
+                # A model's tool turn is kept in the conversation, before its reply.
+                await agent.record_tool_turn(
+                    session,
+                    conversation_id=self._conversation_id,
+                    content=json.dumps(reply.to_json(), ensure_ascii=False)[
+                        :MAX_TOOL_MESSAGE_CHARS
+                    ],
+                    metadata={"tool": outcome.name, "toolCallId": call_id[:200], "ok": outcome.ok},
+                )
+        return reply
 
 
 def conversation_tools(

@@ -58,6 +58,8 @@ def build_provider(
     openai_model: str,
     timeout_s: float,
     now: Callable[[], datetime],
+    tool_rounds: int = 4,
+    tool_budget_s: float = 30.0,
 ) -> AIProvider:
     """The provider named by ``AI_PROVIDER``. Call ``aclose()`` on it at shutdown."""
     if kind == "builtin":
@@ -68,7 +70,12 @@ def build_provider(
         if not lilli_api_key:
             raise ProviderConfigError("LILLI_API_KEY is required for AI_PROVIDER=lilli")
         return LilliProvider(
-            base_url=lilli_base_url, api_key=lilli_api_key, timeout_s=lilli_timeout_s, now=now
+            base_url=lilli_base_url,
+            api_key=lilli_api_key,
+            timeout_s=lilli_timeout_s,
+            now=now,
+            tool_rounds=tool_rounds,
+            tool_budget_s=tool_budget_s,
         )
     if kind == "openai":
         if not openai_base_url:
@@ -81,6 +88,8 @@ def build_provider(
             model=openai_model,
             timeout_s=timeout_s,
             now=now,
+            tool_rounds=tool_rounds,
+            tool_budget_s=tool_budget_s,
         )
     raise ProviderConfigError(f"AI_PROVIDER must be one of {', '.join(PROVIDER_KINDS)}")
 
@@ -101,4 +110,6 @@ def provider_from_settings(settings: Settings) -> AIProvider:
         openai_model=ai.openai_model,
         timeout_s=ai.lilli_timeout_seconds,
         now=utcnow,
+        tool_rounds=ai.agent_tool_rounds,
+        tool_budget_s=ai.agent_tool_budget_seconds,
     )

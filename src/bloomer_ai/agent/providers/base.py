@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -77,9 +78,84 @@ class ShopTools(Protocol):
     @property
     def specs(self) -> Sequence[ToolSpec]: ...
 
-    async def call(self, name: str, arguments: Mapping[str, object] | str) -> ToolReply:
-        """Run one tool; never raises for an unknown tool, bad arguments or a failing tool."""
+    async def call(
+        self, name: str, arguments: Mapping[str, object] | str, *, call_id: str | None = None
+    ) -> ToolReply:
+        """Run one tool; never raises for an unknown tool, bad arguments or a failing tool.
+        ``call_id``: a model's id of the call (function calling): the call's idempotency
+        key in the conversation, and the turn is kept as a message with role ``tool``."""
         ...
+
+
+@dataclass(slots=True)
+class ToolRounds:
+    """The bound on a turn's tool calls: at most ``rounds`` rounds within ``budget_s``."""
+
+    rounds: int
+    budget_s: float
+    used: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def may_call(self) -> bool:
+        return self.used < self.rounds and time.monotonic() - self.started < self.budget_s
+
+
+MAX_CALLS_PER_ROUND = 8
+TOO_MANY_CALLS: dict[str, Any] = {
+    "ok": False,
+    "error": {"code": "too_many_calls", "message": "At most 8 tool calls per round."},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequest:
+    """One tool call a model asked for: its id, the tool's name, the arguments' JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+def read_tool_calls(calls: Any, *, provider: str) -> list[ToolCallRequest]:
+    """``[{id, name, arguments}]`` (arguments as JSON text or an object): a call without an
+    id is a provider error; a missing name or arguments go to the tool, which refuses them."""
+    if not isinstance(calls, list) or not calls:
+        raise ProviderError(f"{provider} sent malformed tool calls", provider=provider)
+    read: list[ToolCallRequest] = []
+    for call in calls:
+        call_id = call.get("id") if isinstance(call, dict) else None
+        if not isinstance(call_id, str) or not call_id:
+            raise ProviderError(f"{provider} sent a tool call without an id", provider=provider)
+        name = call.get("name")
+        arguments = call.get("arguments")
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        read.append(
+            ToolCallRequest(
+                call_id[:200],
+                name if isinstance(name, str) else "",
+                arguments if isinstance(arguments, str) else "",
+            )
+        )
+    return read
+
+
+async def run_tool_round(
+    calls: Sequence[ToolCallRequest], shop: ShopContext, rounds: ToolRounds, *, provider: str
+) -> list[dict[str, Any]]:
+    """Run one round of calls (their results in order); tools asked for when none were
+    offered, or past the bound, are a provider error: the model would loop."""
+    if shop.tools is None or not rounds.may_call():
+        raise ProviderError(
+            f"{provider} sent tool calls beyond the rounds allowed", provider=provider
+        )
+    rounds.used += 1
+    return [
+        (await shop.tools.call(call.name, call.arguments, call_id=call.id)).to_json()
+        if position < MAX_CALLS_PER_ROUND
+        else TOO_MANY_CALLS
+        for position, call in enumerate(calls)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

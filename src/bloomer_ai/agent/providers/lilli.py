@@ -14,7 +14,10 @@ from bloomer_ai.agent.providers.base import (
     ChatTurn,
     HttpUpstream,
     ShopContext,
+    ToolRounds,
     non_empty_reply,
+    read_tool_calls,
+    run_tool_round,
     shop_facts,
 )
 
@@ -35,8 +38,12 @@ class LilliProvider:
         connect_retries: int = 2,
         retry_backoff_s: float = 0.1,
         transport: httpx.AsyncBaseTransport | None = None,
+        tool_rounds: int = 4,
+        tool_budget_s: float = 30.0,
     ) -> None:
         self._now = now
+        self._tool_rounds = tool_rounds
+        self._tool_budget_s = tool_budget_s
         self._upstream = HttpUpstream(
             provider=self.name,
             base_url=base_url,
@@ -52,32 +59,107 @@ class LilliProvider:
 
     async def complete(self, history: Sequence[ChatTurn], shop: ShopContext) -> str:
         body = await self._request_body(history, shop, stream=False)
-        answer = await self._upstream.post_json(CHAT_PATH, body)
-        return non_empty_reply(self._reply_of(answer), provider=self.name)
+        rounds = ToolRounds(self._tool_rounds, self._tool_budget_s)
+        while True:
+            self._offer_tools(body, shop, rounds)
+            answer = await self._upstream.post_json(CHAT_PATH, body)
+            if isinstance(answer, dict) and answer.get("toolCalls"):
+                await self._run_calls(answer["toolCalls"], "", body, shop, rounds)
+                continue
+            return non_empty_reply(self._reply_of(answer), provider=self.name)
 
     async def stream(self, history: Sequence[ChatTurn], shop: ShopContext) -> AsyncIterator[str]:
         body = await self._request_body(history, shop, stream=True)
+        rounds = ToolRounds(self._tool_rounds, self._tool_budget_s)
         produced = False
-        async with self._upstream.open_stream(CHAT_PATH, body) as response:
-            if response.headers.get("content-type", "").startswith("application/json"):
-                # Lilli may answer a stream request in one piece; the contract allows it.
-                answer = await self._upstream.read_json(response)
-                yield non_empty_reply(self._reply_of(answer), provider=self.name)
-                return
-            async for event in self._upstream.events(response):
-                if event.event == "done" or event.data == "[DONE]":
-                    if not produced:
-                        raise self._upstream.malformed("an empty reply")
-                    return
-                if event.event == "error":
-                    raise self._upstream.malformed(f"an error event{self._error_code(event.data)}")
-                if event.event != "message":
-                    continue  # unknown event kinds are for future use; skip them
-                delta = self._delta_of(self._upstream.decode_json(event.data, what="stream event"))
-                if delta:
-                    produced = True
-                    yield delta
-        raise self._upstream.malformed("a stream that ended before [DONE]")
+        while True:
+            self._offer_tools(body, shop, rounds)
+            calls: Any = None
+            said: list[str] = []
+            ended = False
+            async with self._upstream.open_stream(CHAT_PATH, body) as response:
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # Lilli may answer a stream request in one piece; the contract allows it.
+                    answer = await self._upstream.read_json(response)
+                    if isinstance(answer, dict) and answer.get("toolCalls"):
+                        calls, ended = answer["toolCalls"], True
+                    else:
+                        yield non_empty_reply(self._reply_of(answer), provider=self.name)
+                        return
+                else:
+                    async for event in self._upstream.events(response):
+                        if event.event == "done" or event.data == "[DONE]":
+                            ended = True
+                            break
+                        if event.event == "error":
+                            raise self._upstream.malformed(
+                                f"an error event{self._error_code(event.data)}"
+                            )
+                        if event.event == "tool_calls":
+                            payload = self._upstream.decode_json(event.data, what="stream event")
+                            if not isinstance(payload, dict):
+                                raise self._upstream.malformed("malformed tool calls")
+                            calls = payload.get("toolCalls")
+                            continue
+                        if event.event != "message":
+                            continue  # unknown event kinds are for future use; skip them
+                        delta = self._delta_of(
+                            self._upstream.decode_json(event.data, what="stream event")
+                        )
+                        if delta:
+                            produced = True
+                            said.append(delta)
+                            yield delta
+            if not ended:
+                raise self._upstream.malformed("a stream that ended before [DONE]")
+            if calls:
+                await self._run_calls(calls, "".join(said), body, shop, rounds)
+                continue
+            if not produced:
+                raise self._upstream.malformed("an empty reply")
+            return
+
+    def _offer_tools(self, body: dict[str, Any], shop: ShopContext, rounds: ToolRounds) -> None:
+        specs = shop.tools.specs if shop.tools is not None else ()
+        if not specs:
+            return
+        body["tools"] = [
+            {"name": spec.name, "description": spec.description, "parameters": spec.parameters}
+            for spec in specs
+        ]
+        # Past the bound (rounds or time) Lilli must answer in words.
+        body["toolChoice"] = "auto" if rounds.may_call() else "none"
+
+    async def _run_calls(
+        self,
+        raw_calls: Any,
+        said: str,
+        body: dict[str, Any],
+        shop: ShopContext,
+        rounds: ToolRounds,
+    ) -> None:
+        calls = read_tool_calls(raw_calls, provider=self.name)
+        results = await run_tool_round(calls, shop, rounds, provider=self.name)
+        messages: list[dict[str, Any]] = body["messages"]
+        messages.append(
+            {
+                "role": "assistant",
+                "content": said,
+                "toolCalls": [
+                    {"id": call.id, "name": call.name, "arguments": call.arguments}
+                    for call in calls
+                ],
+            }
+        )
+        for call, result in zip(calls, results, strict=True):
+            messages.append(
+                {
+                    "role": "tool",
+                    "toolCallId": call.id,
+                    "name": call.name,
+                    "content": json.dumps(result),
+                }
+            )
 
     async def _request_body(
         self, history: Sequence[ChatTurn], shop: ShopContext, *, stream: bool

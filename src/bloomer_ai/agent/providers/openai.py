@@ -7,6 +7,7 @@ else, then the conversation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,10 @@ from bloomer_ai.agent.providers.base import (
     ChatTurn,
     HttpUpstream,
     ShopContext,
+    ToolRounds,
     non_empty_reply,
+    read_tool_calls,
+    run_tool_round,
     shop_facts,
 )
 
@@ -39,9 +43,13 @@ class OpenAIProvider:
         connect_retries: int = 2,
         retry_backoff_s: float = 0.1,
         transport: httpx.AsyncBaseTransport | None = None,
+        tool_rounds: int = 4,
+        tool_budget_s: float = 30.0,
     ) -> None:
         self._model = model
         self._now = now
+        self._tool_rounds = tool_rounds
+        self._tool_budget_s = tool_budget_s
         # Local servers often need no key; then no Authorization header is sent at all.
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._upstream = HttpUpstream(
@@ -58,55 +66,176 @@ class OpenAIProvider:
         await self._upstream.aclose()
 
     async def complete(self, history: Sequence[ChatTurn], shop: ShopContext) -> str:
-        body = await self._request_body(history, shop, stream=False)
-        answer = await self._upstream.post_json(COMPLETIONS_PATH, body)
-        try:
-            content = answer["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise self._upstream.malformed("a completion without choices[0].message") from None
-        if not isinstance(content, str):
-            raise self._upstream.malformed("a completion without text content")
-        return non_empty_reply(content, provider=self.name)
+        messages = await self._messages(history, shop)
+        rounds = ToolRounds(self._tool_rounds, self._tool_budget_s)
+        while True:
+            body = self._body(messages, shop, rounds, stream=False)
+            answer = await self._upstream.post_json(COMPLETIONS_PATH, body)
+            try:
+                message = answer["choices"][0]["message"]
+            except (KeyError, IndexError, TypeError):
+                raise self._upstream.malformed("a completion without choices[0].message") from None
+            if not isinstance(message, dict):
+                raise self._upstream.malformed("a completion without choices[0].message")
+            calls = message.get("tool_calls")
+            if calls:
+                await self._run_calls(calls, message.get("content"), messages, shop, rounds)
+                continue
+            content = message.get("content")
+            if not isinstance(content, str):
+                raise self._upstream.malformed("a completion without text content")
+            return non_empty_reply(content, provider=self.name)
 
     async def stream(self, history: Sequence[ChatTurn], shop: ShopContext) -> AsyncIterator[str]:
-        body = await self._request_body(history, shop, stream=True)
-        produced = finished = False
-        async with self._upstream.open_stream(COMPLETIONS_PATH, body) as response:
-            async for event in self._upstream.events(response):
-                if event.data == "[DONE]":
-                    finished = True
-                    break
-                chunk = self._upstream.decode_json(event.data, what="stream chunk")
-                if not isinstance(chunk, dict) or chunk.get("error"):
-                    raise self._upstream.malformed("an error in the stream")
-                choices = chunk.get("choices")
-                if not choices:  # e.g. a trailing usage-only chunk
-                    continue
-                if not isinstance(choices, list) or not isinstance(choices[0], dict):
-                    raise self._upstream.malformed("a stream chunk with malformed choices")
-                delta = choices[0].get("delta") or {}
-                content = delta.get("content") if isinstance(delta, dict) else None
-                if isinstance(content, str) and content:
-                    produced = True
-                    yield content
-                # Some servers end with a finish_reason and close without [DONE].
-                finished = finished or choices[0].get("finish_reason") is not None
-        if not finished:
-            raise self._upstream.malformed("a stream that ended before [DONE]")
-        if not produced:
-            raise self._upstream.malformed("an empty reply")
+        messages = await self._messages(history, shop)
+        rounds = ToolRounds(self._tool_rounds, self._tool_budget_s)
+        produced = False
+        while True:
+            body = self._body(messages, shop, rounds, stream=True)
+            finished = False
+            said: list[str] = []
+            calls: dict[int, dict[str, Any]] = {}
+            async with self._upstream.open_stream(COMPLETIONS_PATH, body) as response:
+                async for event in self._upstream.events(response):
+                    if event.data == "[DONE]":
+                        finished = True
+                        break
+                    chunk = self._upstream.decode_json(event.data, what="stream chunk")
+                    if not isinstance(chunk, dict) or chunk.get("error"):
+                        raise self._upstream.malformed("an error in the stream")
+                    choices = chunk.get("choices")
+                    if not choices:  # e.g. a trailing usage-only chunk
+                        continue
+                    if not isinstance(choices, list) or not isinstance(choices[0], dict):
+                        raise self._upstream.malformed("a stream chunk with malformed choices")
+                    delta = choices[0].get("delta") or {}
+                    content = delta.get("content") if isinstance(delta, dict) else None
+                    if isinstance(content, str) and content:
+                        produced = True
+                        said.append(content)
+                        yield content
+                    if isinstance(delta, dict):
+                        self._gather_call_pieces(delta.get("tool_calls"), calls)
+                    # Some servers end with a finish_reason and close without [DONE].
+                    finished = finished or choices[0].get("finish_reason") is not None
+            if not finished:
+                raise self._upstream.malformed("a stream that ended before [DONE]")
+            if calls:
+                gathered = [
+                    {
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": call["arguments"]},
+                    }
+                    for _index, call in sorted(calls.items())
+                ]
+                await self._run_calls(gathered, "".join(said) or None, messages, shop, rounds)
+                continue
+            if not produced:
+                raise self._upstream.malformed("an empty reply")
+            return
 
-    async def _request_body(
-        self, history: Sequence[ChatTurn], shop: ShopContext, *, stream: bool
+    def _gather_call_pieces(self, pieces: Any, calls: dict[int, dict[str, Any]]) -> None:
+        """Tool calls arrive in pieces: an index, then its id, name and argument text."""
+        if not pieces:
+            return
+        if not isinstance(pieces, list):
+            raise self._upstream.malformed("a stream chunk with malformed tool calls")
+        for piece in pieces:
+            if not isinstance(piece, dict):
+                raise self._upstream.malformed("a stream chunk with malformed tool calls")
+            index = piece.get("index", 0)
+            if not isinstance(index, int) or not 0 <= index < 64:
+                raise self._upstream.malformed("a tool call with a bad index")
+            call = calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
+            if isinstance(piece.get("id"), str):
+                call["id"] = piece["id"]
+            function = piece.get("function") or {}
+            if isinstance(function, dict):
+                if isinstance(function.get("name"), str):
+                    call["name"] += function["name"]
+                if isinstance(function.get("arguments"), str):
+                    call["arguments"] += function["arguments"]
+
+    async def _run_calls(
+        self,
+        calls: Any,
+        content: Any,
+        messages: list[dict[str, Any]],
+        shop: ShopContext,
+        rounds: ToolRounds,
+    ) -> None:
+        """Run a round of the model's tool calls and add them and their results to the
+        conversation. A model that asks for tools it was not offered (or past the bound)
+        is a provider error: it would loop."""
+        if not isinstance(calls, list):
+            raise self._upstream.malformed("malformed tool calls")
+        flat = []
+        for call in calls:
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):
+                raise self._upstream.malformed("a tool call without an id or function")
+            flat.append({"id": call.get("id"), **function})
+        parsed = read_tool_calls(flat, provider=self.name)
+        results = await run_tool_round(parsed, shop, rounds, provider=self.name)
+        messages.append(
+            {
+                "role": "assistant",
+                "content": content if isinstance(content, str) else None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in parsed
+                ],
+            }
+        )
+        for call, result in zip(parsed, results, strict=True):
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+            )
+
+    def _body(
+        self,
+        messages: list[dict[str, Any]],
+        shop: ShopContext,
+        rounds: ToolRounds,
+        *,
+        stream: bool,
     ) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": stream}
+        specs = shop.tools.specs if shop.tools is not None else ()
+        if specs:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": spec.name,
+                        "description": spec.description,
+                        "parameters": spec.parameters,
+                    },
+                }
+                for spec in specs
+            ]
+            # Past the bound (rounds or time) the model must answer in words.
+            body["tool_choice"] = "auto" if rounds.may_call() else "none"
+        return body
+
+    async def _messages(
+        self, history: Sequence[ChatTurn], shop: ShopContext
+    ) -> list[dict[str, Any]]:
         facts = await shop_facts(history, shop, self._now())
-        messages = [{"role": "system", "content": build_system_prompt(shop, facts)}]
-        # A "tool" turn needs a tool_call_id the chat API would insist on; we keep no tool
-        # calls, so such turns are left out rather than sent malformed.
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": build_system_prompt(shop, facts)}
+        ]
+        # A stored "tool" turn has no tool_call_id the chat API would insist on (the
+        # assistant's call is not kept): such turns are left out rather than sent malformed.
         messages += [
             {"role": turn.role, "content": turn.content} for turn in history if turn.role != "tool"
         ]
-        return {"model": self._model, "messages": messages, "stream": stream}
+        return messages
 
 
 def build_system_prompt(shop: ShopContext, facts: dict[str, Any]) -> str:
@@ -141,6 +270,11 @@ def build_system_prompt(shop: ShopContext, facts: dict[str, Any]) -> str:
             lines.append(f"The order the customer asks about: {_order_line(mentioned['order'])}")
         else:
             lines.append(f"There is no order with the number {mentioned['number']} in this shop.")
+    if shop.tools is not None and shop.tools.specs:
+        lines.append(
+            "Use the tools you are given to look up orders, opening hours, delivery, "
+            "products and to take an order or hand over to a person; use what they return."
+        )
     lines.append(
         "Only use the facts above. Never invent order details, prices, stock or opening "
         "hours. When you cannot help, say plainly that you will pass the question to the "

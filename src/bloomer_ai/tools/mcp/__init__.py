@@ -1,0 +1,1 @@
+"""The shop tools over the Model Context Protocol, at ``/api/ai/mcp`` (``docs/tools.md``)."""
