@@ -23,7 +23,7 @@ from bloomer_ai.agent.providers import (
 )
 from bloomer_ai.auth.principal import Principal, PrincipalKind
 from bloomer_ai.tools.service import ConversationTools
-from factories.core import create_order, create_shop
+from factories.core import create_customer, create_order, create_shop
 from support.sessions import app_session_factory
 
 AUCKLAND_HOURS: dict[str, Any] = {
@@ -226,3 +226,32 @@ async def test_a_chat_may_use_the_facts_it_implies_and_no_more(db) -> None:
     assert names({"agent:chat"}) == [*implied, "request_handoff"]
     assert names({"agent:chat", "orders:write"}) == [*implied, "place_order", "request_handoff"]
     assert "support_context" in names({"agent:chat", "support:context"})
+
+
+async def test_a_chat_finds_an_order_by_number_but_not_a_phones_latest_without_its_scope(
+    db,
+) -> None:
+    shop = await florist(db)
+    customer_phone = "+64211234567"
+    customer = await create_customer(db, shop.shop, phone=customer_phone)
+    await create_order(db, shop.shop, number="7001", customer_id=customer.id)
+    connection = await db.connection()
+
+    def tools(scopes: set[str]) -> ConversationTools:
+        principal = Principal(
+            kind=PrincipalKind.API_KEY, shop_id=shop.shop.id, scopes=frozenset(scopes)
+        )
+        return ConversationTools(app_session_factory(connection), principal, None)
+
+    chat = tools({"agent:chat"})
+    by_number = await chat.call("find_order", {"orderNumber": "7001"})
+    assert by_number.ok and by_number.result is not None and by_number.result["found"]
+    by_phone = await chat.call("find_order", '{"phone": "+64211234567"}')
+    assert not by_phone.ok and by_phone.error == {
+        "code": "insufficient_scope",
+        "message": "The tool needs the scope orders:read.",
+    }
+    reader = await tools({"agent:chat", "orders:read"}).call(
+        "find_order", {"phone": customer_phone}
+    )
+    assert reader.ok and reader.result is not None and reader.result["order"]["number"] == "7001"
