@@ -167,6 +167,7 @@ async def test_round_trips_of_the_hot_routes(database_target, shop_and_key, tmp_
             )
             conversation = first_turn.json()["conversationId"]
             chat = {"message": "Open now?", "conversationId": conversation}
+            greeting = {"message": "Hello again", "conversationId": conversation}
 
             async def wire(method: str, url: str, body: Any = None) -> tuple[int, list[str]]:
                 return await on_the_wire(client, trace, method, url, headers=headers, json=body)
@@ -187,9 +188,32 @@ async def test_round_trips_of_the_hot_routes(database_target, shop_and_key, tmp_
                 4,
                 [*UNIT_OF_WORK, "SELECT order_routing_rules", "COMMIT"],
             )
+            # A chat turn that needs a fact: the builtin provider asks the opening_hours
+            # tool, in a transaction of its own (the shop's profile read in the tool's
+            # savepoint, the call recorded).
+            assert await wire("POST", "/api/ai/agent", chat) == (
+                18,
+                [
+                    *UNIT_OF_WORK,
+                    "SELECT shops",
+                    "WITH UPDATE",
+                    "SELECT agent_messages",
+                    "COMMIT",
+                    *UNIT_OF_WORK,
+                    "SAVEPOINT",
+                    "set shop",
+                    "SELECT shops",
+                    "RELEASE",
+                    "INSERT tool_calls",
+                    "COMMIT",
+                    *UNIT_OF_WORK,
+                    "WITH UPDATE",
+                    "COMMIT",
+                ],
+            )
             # A chat turn: the user's message and the history in one transaction, the
             # reply in a second one after the provider answered.
-            assert await wire("POST", "/api/ai/agent", chat) == (
+            assert await wire("POST", "/api/ai/agent", greeting) == (
                 10,
                 [
                     *UNIT_OF_WORK,
@@ -224,7 +248,7 @@ async def test_the_bench_yardsticks_send_the_service_s_sql(database_target, shop
     with wire_trace(tmp_path) as trace:
         async with traced_app(database_target, trace) as client:
             first = await client.post("/api/ai/agent", json={"message": "Hi"}, headers=headers)
-            chat = {"message": "Open now?", "conversationId": first.json()["conversationId"]}
+            chat = {"message": "Hello again", "conversationId": first.json()["conversationId"]}
             _, shop_read = await sql_on_the_wire(
                 client, trace, "GET", "/api/ai/shop", headers=headers
             )
