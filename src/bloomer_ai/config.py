@@ -168,6 +168,9 @@ class AISettings(BaseSettings):
     """The wait before the second run; each later wait is three times longer."""
     campaign_callback_deadline_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     """How long Lilli may take to call back a generation it accepted for later."""
+    campaign_generation_lost_seconds: int = Field(default=3600, ge=300, le=7 * 24 * 3600)
+    """A request still pending or processing this long, with no job left to run it, is
+    failed (`generation_lost`) by the periodic expiry: nothing waits on it for ever."""
     campaign_generation_expiry_check_seconds: int = Field(default=60, ge=1, le=3600)
     """How often `campaigns.expire_generations` fails requests past their deadline (a
     divisor of 60, or whole minutes dividing an hour)."""

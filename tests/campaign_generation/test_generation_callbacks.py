@@ -257,3 +257,44 @@ async def test_a_callback_after_the_deadline_and_the_expiry_job(
 
     again = await client.post(url, json=completed("Late Bloom"), headers=key_headers(key))
     assert again.status_code == 409 and again.json()["error"]["code"] == "generation_finished"
+
+
+async def test_a_request_whose_job_is_gone_is_failed_not_left_waiting(
+    client, db, settings, session_factory
+) -> None:
+    """A generation job can end without finishing its request (the database away through
+    all its retries, a job deleted): the periodic tick finds requests unchanged for
+    CAMPAIGN_GENERATION_LOST_SECONDS with no job left, and fails them; a request whose job
+    is still queued is left alone, however old."""
+    shop = await create_shop(db, name="Lost Bloom")
+    _, key = await issue_key(db, shop, ["campaigns:generate"])
+    long_ago = utcnow() - timedelta(hours=2)
+    lost = await create_generation_row(db, shop, status="processing", updated_at=long_ago)
+    queued = await create_generation_row(db, shop, status="pending", updated_at=long_ago)
+    recent = await create_generation_row(db, shop, status="processing")
+    await db.execute(
+        text(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, status) "
+            "VALUES ('default', 'campaigns.generate', NULL, CAST(:args AS jsonb), 'todo')"
+        ),
+        {"args": json.dumps({"shop_id": str(shop.id), "request_id": str(queued.id)})},
+    )
+
+    resources = JobResources(settings, session_factory)
+    await defer_expiries(CrossShopJob(resources, manager=None))  # type: ignore[arg-type]
+    jobs = await db.execute(
+        text("SELECT args FROM procrastinate_jobs WHERE task_name = 'campaigns.expire_generation'")
+    )
+    deferred = json.dumps([args for (args,) in jobs.all()])
+    assert str(lost.id) in deferred
+    assert str(queued.id) not in deferred and str(recent.id) not in deferred
+    for row in (lost, queued, recent):
+        await run_in_transaction(settings, session_factory, shop.id, str(row.id), expiry=True)
+
+    failed = (await client.get(f"{ROUTE}/{lost.id}", headers=key_headers(key))).json()
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "generation_lost"
+    assert (await generation_row(db, str(queued.id))).status == "pending"
+    assert (await generation_row(db, str(recent.id))).status == "processing"
+    (event,) = await campaign_events(db, shop.id)
+    assert event.type == "campaign.generation.failed"

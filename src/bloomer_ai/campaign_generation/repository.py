@@ -21,6 +21,19 @@ class GenerationRepository(ShopScopedRepository):
     async def get(self, request_id: str | uuid.UUID) -> CampaignGenerationRequest | None:
         return await self._get(CampaignGenerationRequest, request_id)
 
+    async def job_will_run(self, request_id: uuid.UUID) -> bool:
+        """Whether a ``campaigns.generate`` job of the request waits or runs (the queue's
+        table is not a shop's: the request id, this shop's, is the key)."""
+        found = await self.session.scalar(
+            text(
+                "SELECT 1 FROM procrastinate_jobs WHERE task_name = 'campaigns.generate' "
+                "AND status IN ('todo', 'doing') AND args ->> 'request_id' = :request_id "
+                "LIMIT 1"
+            ),
+            {"request_id": str(request_id)},
+        )
+        return found is not None
+
     async def get_for_update(self, request_id: str | uuid.UUID) -> CampaignGenerationRequest | None:
         """The row, locked until the transaction ends: every change of status goes through
         here, so two writers (a run and a callback, two runs) take turns."""
@@ -73,6 +86,18 @@ async def lookup_request_shop(session: AsyncSession, request_id: uuid.UUID) -> u
     """The shop of a request a signed callback names, before any shop is known."""
     shop_id = await session.scalar(text("SELECT campaign_generation_shop(:id)"), {"id": request_id})
     return shop_id if isinstance(shop_id, uuid.UUID) else None
+
+
+async def unscoped_lost_requests(
+    session: AsyncSession, before: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(shop, request) of requests unchanged since ``before`` that no job will run any
+    more, every shop (the ``lost_campaign_generations`` SECURITY DEFINER function)."""
+    rows = await session.execute(
+        text("SELECT shop_id, id FROM lost_campaign_generations(:before, :limit)"),
+        {"before": before, "limit": limit},
+    )
+    return [(row.shop_id, row.id) for row in rows]
 
 
 async def unscoped_expired_requests(

@@ -34,6 +34,10 @@ log = structlog.get_logger("bloomer_ai.campaign_generation")
 
 RUNNABLE = ("pending", "processing")
 RETRY_FACTOR = 3.0
+LOST = (
+    "generation_lost",
+    "The generation stopped without a result (its job failed or is gone); ask again.",
+)
 DEADLINE_PASSED = (
     "callback_deadline_passed",
     "Lilli did not deliver the result before the deadline.",
@@ -229,15 +233,28 @@ async def finish_run(
     await complete(session, row, result, provider=provider, by="worker", now=now)
 
 
-async def expire_if_due(session: AsyncSession, request_id: str, now: datetime) -> bool:
-    """Fail a request still waiting for Lilli after its deadline; False when it is not."""
-    row = await GenerationRepository(session).get_for_update(request_id)
-    if (
-        row is None
-        or row.status != "awaiting_callback"
-        or row.callback_deadline_at is None
-        or row.callback_deadline_at > now
-    ):
+async def expire_if_due(
+    session: AsyncSession, request_id: str, now: datetime, *, lost_before: datetime
+) -> bool:
+    """Fail a request still waiting for Lilli after its deadline, or one still ``pending``
+    or ``processing`` unchanged since ``lost_before`` (its job is gone: the periodic tick
+    checked); False when neither."""
+    requests = GenerationRepository(session)
+    row = await requests.get_for_update(request_id)
+    if row is None:
         return False
-    await fail(session, row, *DEADLINE_PASSED, now=now)
-    return True
+    if (
+        row.status == "awaiting_callback"
+        and row.callback_deadline_at is not None
+        and row.callback_deadline_at <= now
+    ):
+        await fail(session, row, *DEADLINE_PASSED, now=now)
+        return True
+    if (
+        row.status in ("pending", "processing")
+        and row.updated_at <= lost_before
+        and not await requests.job_will_run(row.id)
+    ):
+        await fail(session, row, *LOST, now=now)
+        return True
+    return False

@@ -6,6 +6,7 @@ it finds)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,10 @@ from bloomer_ai.campaign_generation.providers import (
     generator_from_settings,
     unusable,
 )
-from bloomer_ai.campaign_generation.repository import unscoped_expired_requests
+from bloomer_ai.campaign_generation.repository import (
+    unscoped_expired_requests,
+    unscoped_lost_requests,
+)
 from bloomer_ai.campaign_generation.worker import runs
 from bloomer_ai.config import Settings
 from bloomer_ai.jobs.retry import Backoff, RetryLater
@@ -136,8 +140,10 @@ async def expire_generation(job: ShopJob, *, request_id: str) -> None:
 
 async def run_expiry(job: ShopJob, *, request_id: str) -> None:
     """One run of ``campaigns.expire_generation``."""
+    now = utcnow()
+    lost_before = now - timedelta(seconds=job.settings.ai.campaign_generation_lost_seconds)
     async with job.transaction() as session:
-        await runs.expire_if_due(session, request_id, utcnow())
+        await runs.expire_if_due(session, request_id, now, lost_before=lost_before)
 
 
 def _expiry_every(settings: Settings) -> int:
@@ -155,10 +161,16 @@ async def expire_generations(job: CrossShopJob) -> None:
 
 async def defer_expiries(job: CrossShopJob) -> None:
     """One tick of ``campaigns.expire_generations``."""
+    now = utcnow()
+    lost_before = now - timedelta(seconds=job.settings.ai.campaign_generation_lost_seconds)
     async with job.transaction() as session:
-        found = await unscoped_expired_requests(session, utcnow(), EXPIRED_PER_TICK)
+        expired = await unscoped_expired_requests(session, now, EXPIRED_PER_TICK)
+        lost = await unscoped_lost_requests(session, lost_before, EXPIRED_PER_TICK)
+        found = [*expired, *(pair for pair in lost if pair not in expired)]
         await expire_generation.defer_across_shops(
             session, [(shop_id, {"request_id": str(request_id)}) for shop_id, request_id in found]
         )
-    if found:
-        log.info("campaign_generations_expiring", count=len(found))
+    if expired:
+        log.info("campaign_generations_expiring", count=len(expired))
+    if lost:
+        log.warning("campaign_generations_lost", count=len(lost))
