@@ -11,7 +11,7 @@ from bloomer_ai.kit.schemas import InputSchema, Schema
 class ApiKeyCreate(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1, max_length=32)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int | None = Field(strict=True, default=None, ge=1, le=3650)
     shop_id: str | None = Field(default=None, description="Defaults to the request's shop.")
 
 

@@ -44,7 +44,7 @@ class GenerationInput(InputSchema):
         "the offline builtin provider does not read it.",
     )
     variants: int = Field(
-        default=3, ge=1, le=MAX_VARIANTS, description="How many variants to write."
+        strict=True, default=3, ge=1, le=MAX_VARIANTS, description="How many variants to write."
     )
 
 

@@ -39,7 +39,9 @@ class SuggestRequest(InputSchema):
         default=None,
         description="Of the copy; default: the shop's country's (nl, de, fr, else en).",
     )
-    limit: int = Field(default=3, ge=1, le=10, description="At most this many suggestions.")
+    limit: int = Field(
+        strict=True, default=3, ge=1, le=10, description="At most this many suggestions."
+    )
     shop_id: str | None = Field(
         default=None,
         max_length=64,

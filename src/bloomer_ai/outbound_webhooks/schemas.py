@@ -30,7 +30,7 @@ class EndpointCreate(InputSchema):
     event_types: list[EventType] = Field(
         default_factory=list, max_length=32, description="Empty: every event type."
     )
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
 
 
 class EndpointUpdate(InputSchema):
@@ -40,7 +40,7 @@ class EndpointUpdate(InputSchema):
     description: str | None = Field(default=None, max_length=200)
     event_types: list[EventType] | None = Field(default=None, max_length=32)
     enabled: bool | None = Field(
-        default=None, description="true also re-enables an endpoint disabled by a 410."
+        strict=True, default=None, description="true also re-enables an endpoint disabled by a 410."
     )
 
     @model_validator(mode="after")

@@ -13,22 +13,24 @@ HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 class RuleCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200)
-    priority: int = Field(default=100, ge=-1_000_000, le=1_000_000, description="Lower runs first.")
+    priority: int = Field(
+        strict=True, default=100, ge=-1_000_000, le=1_000_000, description="Lower runs first."
+    )
     conditions: JsonValue = Field(description="A JsonLogic expression over the order context.")
     action: dict[str, JsonValue] = Field(description="What to suggest when the rule matches.")
-    enabled: bool = True
-    stop_on_match: bool = False
+    enabled: bool = Field(default=True, strict=True)
+    stop_on_match: bool = Field(default=False, strict=True)
 
 
 class RuleUpdate(InputSchema):
     """PATCH: only the fields sent change; none of them may be null."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    priority: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    priority: int | None = Field(strict=True, default=None, ge=-1_000_000, le=1_000_000)
     conditions: JsonValue = None
     action: dict[str, JsonValue] | None = None
-    enabled: bool | None = None
-    stop_on_match: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
+    stop_on_match: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> RuleUpdate:
@@ -54,8 +56,8 @@ class OrderItemInput(InputSchema):
     product_type: str = Field(min_length=1, max_length=40)
     sku: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=200)
-    quantity: int = Field(default=1, ge=1, le=100_000)
-    unit_price: int = Field(default=0, ge=0, description="Minor units.")
+    quantity: int = Field(strict=True, default=1, ge=1, le=100_000)
+    unit_price: int = Field(strict=True, default=0, ge=0, description="Minor units.")
 
 
 class EvaluateRequest(InputSchema):
@@ -83,7 +85,9 @@ class EvaluateRequest(InputSchema):
     delivery_zone: str | None = Field(default=None, max_length=64)
     delivery_date: IsoDate | None = None
     delivery_time: str | None = Field(default=None, pattern=HHMM_PATTERN)
-    total: int | None = Field(default=None, ge=0, description="Minor units; default: items.")
+    total: int | None = Field(
+        strict=True, default=None, ge=0, description="Minor units; default: items."
+    )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     source: str | None = Field(default=None, max_length=20)
     tags: list[str] | None = Field(default=None, max_length=50)

@@ -31,24 +31,26 @@ class SupportEventRead(Schema):
 
 class SupportRuleCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200)
-    priority: int = Field(default=100, ge=-1_000_000, le=1_000_000, description="Lower runs first.")
+    priority: int = Field(
+        strict=True, default=100, ge=-1_000_000, le=1_000_000, description="Lower runs first."
+    )
     conditions: JsonValue = Field(description="A JsonLogic expression over the support event.")
     actions: list[dict[str, JsonValue]] = Field(
         min_length=1, max_length=5, description="`create_task` and/or `notify`."
     )
-    enabled: bool = True
-    stop_on_match: bool = False
+    enabled: bool = Field(default=True, strict=True)
+    stop_on_match: bool = Field(default=False, strict=True)
 
 
 class SupportRuleUpdate(InputSchema):
     """PATCH: only the fields sent change; none of them may be null."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    priority: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    priority: int | None = Field(strict=True, default=None, ge=-1_000_000, le=1_000_000)
     conditions: JsonValue = None
     actions: list[dict[str, JsonValue]] | None = Field(default=None, min_length=1, max_length=5)
-    enabled: bool | None = None
-    stop_on_match: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
+    stop_on_match: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> SupportRuleUpdate:

@@ -65,8 +65,8 @@ class VoiceCallDetail(VoiceCallRead):
 class VoiceOrderItem(InputSchema):
     product_type: str = Field(min_length=1, max_length=64, examples=["bouquet"])
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(default=1, ge=1, le=1000)
-    unit_price: int = Field(default=0, ge=0, le=10**9, description="Minor units.")
+    quantity: int = Field(strict=True, default=1, ge=1, le=1000)
+    unit_price: int = Field(strict=True, default=0, ge=0, le=10**9, description="Minor units.")
     sku: str | None = Field(default=None, max_length=64)
 
 
