@@ -7,17 +7,18 @@ set to): a reply's language is the customer's, never the server's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from bloomer_ai.agent.assistant.language import Language
 
-WEEKDAYS: dict[Language, tuple[str, ...]] = {
+WEEKDAYS: Mapping[str, tuple[str, ...]] = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
     "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
 }
-MONTHS: dict[Language, tuple[str, ...]] = {
+MONTHS: Mapping[str, tuple[str, ...]] = {
     "en": (
         "January", "February", "March", "April", "May", "June",
         "July", "August", "September", "October", "November", "December",
