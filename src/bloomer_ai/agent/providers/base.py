@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, TypedDict, Unpack
 
 import httpx
 
@@ -294,6 +294,51 @@ async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
             event_name = value
     # A last event without its blank line is discarded, as the SSE spec says: it may be
     # a cut-off write.
+
+
+class UpstreamOptions(TypedDict, total=False):
+    """How an HTTP provider reaches its upstream (besides its address and key)."""
+
+    connect_retries: int
+    retry_backoff_s: float
+    transport: httpx.AsyncBaseTransport | None
+
+
+class BearerUpstreamProvider:
+    """A provider of one JSON-over-HTTP upstream authorised by a bearer key (no key: no
+    ``Authorization`` header, as local OpenAI-compatible servers want): the construction
+    and closing the campaign copy writers and generators share."""
+
+    name: str
+    remote = True
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout_s: float,
+        **options: Unpack[UpstreamOptions],
+    ) -> None:
+        self._upstream = HttpUpstream(
+            provider=self.name,
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+            timeout_s=timeout_s,
+            **options,
+        )
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+
+
+def unfenced(content: str) -> str:
+    """The JSON inside a Markdown code fence, which some models add anyway."""
+    text = content.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text
 
 
 class HttpUpstream:

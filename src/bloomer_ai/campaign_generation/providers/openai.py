@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Unpack
 
-import httpx
-
-from bloomer_ai.agent.providers.base import HttpUpstream
+from bloomer_ai.agent.providers.base import BearerUpstreamProvider, UpstreamOptions, unfenced
 from bloomer_ai.campaign_generation.providers.base import Accepted, Brief, Variant, variants_of
 from bloomer_ai.campaign_generation.schemas import PREVIEW_MAX, SUBJECT_MAX
 
@@ -17,31 +16,20 @@ COMPLETIONS_PATH = "/chat/completions"
 LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "fr": "French"}
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(BearerUpstreamProvider):
     name = "openai"
-    remote = True
 
     def __init__(
         self,
         *,
+        model: str,
         base_url: str,
         api_key: str | None,
-        model: str,
         timeout_s: float,
-        connect_retries: int = 2,
-        retry_backoff_s: float = 0.1,
-        transport: httpx.AsyncBaseTransport | None = None,
+        **options: Unpack[UpstreamOptions],
     ) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, timeout_s=timeout_s, **options)
         self._model = model
-        self._upstream = HttpUpstream(
-            provider=self.name,
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
-            timeout_s=timeout_s,
-            connect_retries=connect_retries,
-            retry_backoff_s=retry_backoff_s,
-            transport=transport,
-        )
 
     async def generate(self, brief: Brief) -> Sequence[Variant] | Accepted:
         body = {
@@ -60,13 +48,10 @@ class OpenAIGenerator:
             raise self._upstream.malformed("a completion without choices[0].message") from None
         if not isinstance(content, str):
             raise self._upstream.malformed("a completion without text content")
-        variants = variants_of(self._upstream.decode_json(_unfenced(content), what="completion"))
+        variants = variants_of(self._upstream.decode_json(unfenced(content), what="completion"))
         if variants is None:
             raise self._upstream.malformed('a completion without a "variants" list')
         return variants
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
 
 
 def system_prompt(brief: Brief) -> str:
@@ -89,12 +74,3 @@ def system_prompt(brief: Brief) -> str:
             '"body": "...", "smsText": "..."}]}.',
         ]
     )
-
-
-def _unfenced(content: str) -> str:
-    """The JSON inside a Markdown code fence, which some models add anyway."""
-    text = content.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
-
-from bloomer_ai.agent.providers.base import HttpUpstream
+from bloomer_ai.agent.providers.base import BearerUpstreamProvider, UpstreamOptions, unfenced
 from bloomer_ai.campaigns.providers.base import (
     CopyRequest,
     RewrittenCopy,
@@ -25,31 +23,20 @@ COMPLETIONS_PATH = "/chat/completions"
 LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "fr": "French"}
 
 
-class OpenAICopyWriter:
+class OpenAICopyWriter(BearerUpstreamProvider):
     name = "openai"
-    remote = True
 
     def __init__(
         self,
         *,
+        model: str,
         base_url: str,
         api_key: str | None,
-        model: str,
         timeout_s: float,
-        connect_retries: int = 2,
-        retry_backoff_s: float = 0.1,
-        transport: httpx.AsyncBaseTransport | None = None,
+        **options: Unpack[UpstreamOptions],
     ) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, timeout_s=timeout_s, **options)
         self._model = model
-        self._upstream = HttpUpstream(
-            provider=self.name,
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
-            timeout_s=timeout_s,
-            connect_retries=connect_retries,
-            retry_backoff_s=retry_backoff_s,
-            transport=transport,
-        )
 
     async def rewrite(self, request: CopyRequest) -> Sequence[RewrittenCopy | None]:
         body = {
@@ -68,14 +55,11 @@ class OpenAICopyWriter:
             raise self._upstream.malformed("a completion without choices[0].message") from None
         if not isinstance(content, str):
             raise self._upstream.malformed("a completion without text content")
-        copies = copies_of(self._upstream.decode_json(_unfenced(content), what="completion"),
+        copies = copies_of(self._upstream.decode_json(unfenced(content), what="completion"),
                            len(request.drafts))  # fmt: skip
         if copies is None:
             raise self._upstream.malformed('a completion without a "copies" list')
         return copies
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
 
 
 def system_prompt(request: CopyRequest) -> str:
@@ -103,12 +87,3 @@ def system_prompt(request: CopyRequest) -> str:
             ", one entry per draft, in the same order.",
         ]
     )
-
-
-def _unfenced(content: str) -> str:
-    """The JSON inside a Markdown code fence, which some models add anyway."""
-    text = content.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text
