@@ -180,3 +180,18 @@ def test_dates_times_and_money_in_each_language() -> None:
         "van maandag t/m zaterdag"
     )
     assert weekday_list(["sat", "mon"], "de") == "am Montag und Samstag"
+
+
+def test_every_sentence_is_in_the_four_languages_with_the_same_blanks() -> None:
+    import string
+
+    from bloomer_ai.agent.assistant.phrases import HOLIDAY_NAMES, NAMED_DAYS, STATUSES, TEXT
+
+    for table in (TEXT, NAMED_DAYS, HOLIDAY_NAMES, STATUSES):
+        for key, by_language in table.items():
+            assert set(by_language) == {"en", "nl", "de", "fr"}, key
+            blanks = {
+                language: {name for _, name, _, _ in string.Formatter().parse(text) if name}
+                for language, text in by_language.items()
+            }
+            assert len({frozenset(names) for names in blanks.values()}) == 1, (key, blanks)

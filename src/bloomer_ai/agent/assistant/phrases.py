@@ -242,12 +242,6 @@ TEXT: dict[str, dict[Language, str]] = {
         "de": "Ja, {when} haben wir von {ranges} geöffnet.",
         "fr": "Oui, {when} nous sommes ouverts de {ranges}.",
     },
-    "open_today": {
-        "en": "Today ({date}) we're open from {ranges}.",
-        "nl": "Vandaag ({date}) zijn we open van {ranges}.",
-        "de": "Heute ({date}) haben wir von {ranges} geöffnet.",
-        "fr": "Aujourd'hui ({date}), nous sommes ouverts de {ranges}.",
-    },
     "closed_on": {
         "en": "No, {when} we're closed.",
         "nl": "Nee, {when} zijn we gesloten.",
@@ -461,12 +455,6 @@ TEXT: dict[str, dict[Language, str]] = {
         "de": "Es gibt noch keinen Liefertermin.",
         "fr": "Elle n'a pas encore de date de livraison.",
     },
-    "order_items": {
-        "en": "It contains {items}.",
-        "nl": "Erin zit: {items}.",
-        "de": "Sie enthält: {items}.",
-        "fr": "Elle contient : {items}.",
-    },
     "order_not_found": {
         "en": "I can't find an order with the number {number}. Please check the number, or "
         "ask me to pass your question to the team.",
@@ -482,12 +470,6 @@ TEXT: dict[str, dict[Language, str]] = {
         "nl": "Stuur me je bestelnummer (bijvoorbeeld 1234), dan zoek ik het op.",
         "de": "Bitte senden Sie mir Ihre Bestellnummer (zum Beispiel 1234), dann sehe ich nach.",
         "fr": "Envoyez-moi votre numéro de commande (par exemple 1234) et je la retrouve.",
-    },
-    "latest_order": {
-        "en": "Your latest order is {number}, placed on {placed}.",
-        "nl": "Je laatste bestelling is {number}, geplaatst op {placed}.",
-        "de": "Ihre letzte Bestellung ist {number}, aufgegeben am {placed}.",
-        "fr": "Votre dernière commande est la {number}, passée le {placed}.",
     },
 }
 
