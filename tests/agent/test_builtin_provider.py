@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bloomer_ai.agent.config.schema import AgentConfig
 from bloomer_ai.agent.providers import (
@@ -22,6 +23,7 @@ from bloomer_ai.agent.providers import (
     build_provider,
 )
 from bloomer_ai.auth.principal import Principal, PrincipalKind
+from bloomer_ai.models import SupportEvent
 from bloomer_ai.tools.service import ConversationTools
 from factories.core import create_customer, create_order, create_shop
 from support.sessions import app_session_factory
@@ -140,14 +142,25 @@ async def test_hours_fall_back_to_the_shop_time_zone(db) -> None:
 async def test_no_hours_configured_is_said_plainly(db) -> None:
     shop = await florist(db)
     reply = await shop.ask("are you open?", now="2026-12-01T00:00:00")
-    assert reply.startswith("I don't have the opening hours of Bloom & Co")
-    assert "open right now" not in reply
+    assert reply == (
+        "I don't have the opening hours of Bloom & Co. I'll pass your question to the team "
+        "at Bloom & Co. Someone will get back to you."
+    )
+    handed = await db.scalar(
+        select(func.count())
+        .select_from(SupportEvent)
+        .where(SupportEvent.shop_id == shop.shop.id, SupportEvent.type == "handoff.requested")
+    )
+    assert handed == 1  # said, and done
 
 
 async def test_without_tools_it_invents_nothing_and_hands_over(db) -> None:
     shop = await florist(db, AUCKLAND_HOURS)
     reply = await shop.ask("are you open?", now="2026-11-30T21:30:00", tools=False)
-    assert reply.startswith("I don't have the opening hours of Bloom & Co")
+    # Nothing can record a hand-off either: no promise that someone will get back.
+    assert reply == (
+        "I don't have the opening hours of Bloom & Co. Please contact Bloom & Co directly."
+    )
     order = await shop.ask("order 1234?", now="2026-11-30T21:30:00", tools=False)
     assert order.startswith("I can't find an order with the number 1234")
 

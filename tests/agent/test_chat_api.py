@@ -771,7 +771,7 @@ async def test_builtin_answers_hours_and_orders_in_the_shops_time_zone(
         "Order 5001 is out for delivery. Delivery date: Wednesday 2 December."
     )
     assert await ask("Can I pay with a gift card?") == (
-        "I can't answer that myself, so I'll pass your question to the team at Rozenhof. "
+        "I can't answer that myself. I'll pass your question to the team at Rozenhof. "
         "Someone will get back to you."
     )
 

@@ -217,24 +217,22 @@ TEXT: dict[str, dict[Language, str]] = {
         "fr": "Je transmets votre question à l'équipe de {shop}. Quelqu'un vous répondra.",
     },
     "unanswered": {
-        "en": "I can't answer that myself, so I'll pass your question to the team at {shop}. "
-        "Someone will get back to you.",
-        "nl": "Dat kan ik zelf niet beantwoorden, dus ik geef je vraag door aan het team van "
-        "{shop}. Er neemt iemand contact met je op.",
-        "de": "Das kann ich selbst nicht beantworten, daher gebe ich Ihre Frage an das Team "
-        "von {shop} weiter. Jemand meldet sich bei Ihnen.",
-        "fr": "Je ne peux pas répondre moi-même, je transmets donc votre question à l'équipe "
-        "de {shop}. Quelqu'un vous répondra.",
+        "en": "I can't answer that myself.",
+        "nl": "Dat kan ik zelf niet beantwoorden.",
+        "de": "Das kann ich selbst nicht beantworten.",
+        "fr": "Je ne peux pas répondre moi-même.",
+    },
+    "no_handoff": {
+        "en": "Please contact {shop} directly.",
+        "nl": "Neem hiervoor rechtstreeks contact op met {shop}.",
+        "de": "Bitte wenden Sie sich direkt an {shop}.",
+        "fr": "Merci de contacter directement {shop}.",
     },
     "hours_unknown": {
-        "en": "I don't have the opening hours of {shop}, so I'll pass your question to the "
-        "team. Someone will get back to you.",
-        "nl": "Ik heb de openingstijden van {shop} niet, dus ik geef je vraag door aan het "
-        "team. Er neemt iemand contact met je op.",
-        "de": "Ich habe die Öffnungszeiten von {shop} nicht, daher gebe ich Ihre Frage an das "
-        "Team weiter. Jemand meldet sich bei Ihnen.",
-        "fr": "Je n'ai pas les horaires de {shop}, je transmets donc votre question à "
-        "l'équipe. Quelqu'un vous répondra.",
+        "en": "I don't have the opening hours of {shop}.",
+        "nl": "Ik heb de openingstijden van {shop} niet.",
+        "de": "Ich habe die Öffnungszeiten von {shop} nicht.",
+        "fr": "Je n'ai pas les horaires de {shop}.",
     },
     "open_on": {
         "en": "Yes, {when} we're open from {ranges}.",
@@ -338,14 +336,10 @@ TEXT: dict[str, dict[Language, str]] = {
     },
     "part_evening": {"en": "this evening", "nl": "vanavond", "de": "heute Abend", "fr": "ce soir"},
     "delivery_unknown": {
-        "en": "I don't have the delivery details of {shop}, so I'll pass your question to the "
-        "team. Someone will get back to you.",
-        "nl": "Ik heb de bezorggegevens van {shop} niet, dus ik geef je vraag door aan het team. "
-        "Er neemt iemand contact met je op.",
-        "de": "Ich habe die Lieferdetails von {shop} nicht, daher gebe ich Ihre Frage an das "
-        "Team weiter. Jemand meldet sich bei Ihnen.",
-        "fr": "Je n'ai pas les informations de livraison de {shop}, je transmets donc votre "
-        "question à l'équipe. Quelqu'un vous répondra.",
+        "en": "I don't have the delivery details of {shop}.",
+        "nl": "Ik heb de bezorggegevens van {shop} niet.",
+        "de": "Ich habe die Lieferdetails von {shop} nicht.",
+        "fr": "Je n'ai pas les informations de livraison de {shop}.",
     },
     "delivery_fee": {
         "en": "Delivery costs {fee}.",

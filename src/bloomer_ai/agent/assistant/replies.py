@@ -141,16 +141,20 @@ class Composer:
             return self.text("thanks")
         if intent.kind == "goodbye":
             return self.text("goodbye", shop=self.shop.name)
-        return await self.handoff("The assistant could not answer a question.", unanswered=True)
+        return await self.handoff("The assistant could not answer a question.", lead="unanswered")
 
     def greeting(self) -> str:
         if self.shop.greeting and self.language == self.shop.language:
             return self.shop.greeting
         return self.text("greeting")
 
-    async def handoff(self, reason: str, *, unanswered: bool = False) -> str:
-        await self.tools("request_handoff", {"reason": reason, "channel": "chat"})
-        return self.text("unanswered" if unanswered else "handoff", shop=self.shop.name)
+    async def handoff(self, reason: str, *, lead: str | None = None) -> str:
+        """Hand the question to the team (a ``handoff.requested`` support event, which the
+        shop's automation turns into a task) and say so — only when it was recorded: with
+        no tool to record it, the customer is told to contact the shop."""
+        recorded = await self.tools("request_handoff", {"reason": reason, "channel": "chat"})
+        said = self.text("handoff" if recorded is not None else "no_handoff", shop=self.shop.name)
+        return f"{self.text(lead, shop=self.shop.name)} {said}" if lead else said
 
     # --- dates ---------------------------------------------------------------------------
 
@@ -175,7 +179,7 @@ class Composer:
             return await self.hours_now()
         facts = await self.tools("opening_hours", {"date": when.day.isoformat()})
         if facts is None or not facts.get("known"):
-            return self.text("hours_unknown", shop=self.shop.name)
+            return await self.handoff("The shop's opening hours are not set.", lead="hours_unknown")
         label = self.day_label(when.day, when)
         if when.part is not None and when.day == today:
             return self.part_of_day(facts, when.part)
@@ -199,7 +203,7 @@ class Composer:
         today = self.shop.today
         facts = await self.tools("opening_hours", {})
         if facts is None or not facts.get("known"):
-            return self.text("hours_unknown", shop=self.shop.name)
+            return await self.handoff("The shop's opening hours are not set.", lead="hours_unknown")
         if facts.get("openNow"):
             until = _current_closing(facts, self.shop.minute_of_day)
             reply = self.text("open_now", until=clock(until or "24:00", self.language))
@@ -286,7 +290,9 @@ class Composer:
             arguments["date"] = intent.when.day.isoformat()
         facts = await self.tools("delivery_info", arguments)
         if facts is None or not facts.get("known"):
-            return self.text("delivery_unknown", shop=self.shop.name)
+            return await self.handoff(
+                "The shop's delivery settings are not set.", lead="delivery_unknown"
+            )
         parts: list[str] = []
         aspect = intent.delivery_aspect
         if aspect == "cutoff":
@@ -345,7 +351,7 @@ class Composer:
         catalogue: list[dict[str, Any]] = list((facts or {}).get("products") or [])
         if not catalogue:
             return await self.handoff(
-                "The assistant could not answer a product question.", unanswered=True
+                "The assistant could not answer a product question.", lead="unanswered"
             )
         found = matching(intent.product_words, catalogue)
         available = [product for product in found if product.get("available")]
