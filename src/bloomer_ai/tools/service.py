@@ -220,9 +220,9 @@ CHAT_TOOL_SCOPES = frozenset(
 )
 """What a chat turn may always use for its caller: the shop's own facts (hours, delivery,
 products), an order's status by its number (as the chat has always answered), and a
-hand-off to the team. The latest order of a phone number, placing an order and a
-customer's support context need the caller's own scope (``orders:read``,
-``orders:write``, ``support:context``)."""
+hand-off to the team. A phone number's latest order (``find_order`` by phone needs
+``customers:read`` too), placing an order and a customer's support context need the
+caller's own scope."""
 
 
 class ConversationTools:
@@ -239,7 +239,6 @@ class ConversationTools:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._factory = session_factory
-        self._caller = principal
         self._principal = replace(principal, scopes=principal.scopes | CHAT_TOOL_SCOPES)
         self._conversation_id = conversation_id
         self._now = now
@@ -254,15 +253,10 @@ class ConversationTools:
     async def call(
         self, name: str, arguments: Mapping[str, object] | str, *, call_id: str | None = None
     ) -> ToolReply:
-        principal = self._principal
-        if name == "find_order" and _by_phone(arguments):
-            # What a chat implies is an order's status by its number; the latest order of
-            # any phone number is the caller's own orders:read to ask (else refused).
-            principal = self._caller
         async with unit_of_work(self._factory, shop_id=self._principal.shop_id) as session:
             outcome = await call_tool(
                 session,
-                principal,
+                self._principal,
                 name,
                 arguments,
                 conversation_id=self._conversation_id,
@@ -289,11 +283,6 @@ class ConversationTools:
                     metadata={"tool": outcome.name, "toolCallId": call_id[:200], "ok": outcome.ok},
                 )
         return reply
-
-
-def _by_phone(arguments: Mapping[str, object] | str) -> bool:
-    decoded = _decode(arguments)
-    return isinstance(decoded, dict) and decoded.get("phone") is not None
 
 
 def conversation_tools(

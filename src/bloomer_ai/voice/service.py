@@ -52,6 +52,7 @@ VOICE_TOOL_SCOPES = frozenset(
     {
         Scope.SHOP_READ.value,
         Scope.ORDERS_READ.value,
+        Scope.CUSTOMERS_READ.value,
         Scope.ORDERS_WRITE.value,
         Scope.SUPPORT_CONTEXT.value,
         Scope.SUPPORT_EVENTS.value,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from bloomer_ai.agent.service import parse_config
+from bloomer_ai.auth.scopes import Scope
 from bloomer_ai.customers import service as customers
 from bloomer_ai.idempotency import store
 from bloomer_ai.models import Order, OrderItem
@@ -50,9 +51,15 @@ def _order_json(order: Order, items: Sequence[OrderItem]) -> dict[str, Any]:
 
 async def find_order(context: ToolContext, arguments: FindOrderArguments) -> dict[str, Any]:
     """An order of the shop by its number, or the latest order of the customer with this
-    phone number; ``found: false`` when there is none (never a hint about other shops)."""
+    phone number; ``found: false`` when there is none (never a hint about other shops).
+    By phone it is a customer lookup too: the caller needs ``customers:read`` as well."""
     session = context.session
     order: Order | None = None
+    if arguments.phone is not None and Scope.CUSTOMERS_READ.value not in context.principal.scopes:
+        raise ToolFailure(
+            "insufficient_scope",
+            "Finding a phone number's latest order needs the scope customers:read too.",
+        )
     if arguments.order_number is not None:
         order = await orders.find_order(session, arguments.order_number)
     else:
