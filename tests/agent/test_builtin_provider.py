@@ -262,9 +262,9 @@ async def test_a_chat_finds_an_order_by_number_but_not_a_phones_latest_without_i
     by_phone = await chat.call("find_order", '{"phone": "+64211234567"}')
     assert not by_phone.ok and by_phone.error == {
         "code": "insufficient_scope",
-        "message": "The tool needs the scope orders:read.",
+        "message": "Finding a phone number's latest order needs the scope customers:read too.",
     }
-    reader = await tools({"agent:chat", "orders:read"}).call(
+    reader = await tools({"agent:chat", "customers:read"}).call(
         "find_order", {"phone": customer_phone}
     )
     assert reader.ok and reader.result is not None and reader.result["order"]["number"] == "7001"
