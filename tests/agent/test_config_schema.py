@@ -265,9 +265,13 @@ def test_is_open_at_uses_the_local_wall_clock_and_weekday() -> None:
             }
         }
     )
-    assert is_open_at(config, "UTC", datetime(2026, 12, 8, 1, 30, tzinfo=UTC))
-    assert not is_open_at(config, "UTC", datetime(2026, 12, 8, 2, 0, tzinfo=UTC))  # 18:00
-    assert not is_open_at(config, "UTC", datetime(2026, 12, 7, 16, 59, tzinfo=UTC))  # 08:59
+    assert is_open_at(config, "UTC", datetime(2026, 12, 8, 1, 30, tzinfo=UTC), country="NL")
+    assert not is_open_at(
+        config, "UTC", datetime(2026, 12, 8, 2, 0, tzinfo=UTC), country="NL"
+    )  # 18:00
+    assert not is_open_at(
+        config, "UTC", datetime(2026, 12, 7, 16, 59, tzinfo=UTC), country="NL"
+    )  # 08:59
 
 
 def test_is_open_at_falls_back_to_the_shop_time_zone() -> None:
@@ -275,22 +279,24 @@ def test_is_open_at_falls_back_to_the_shop_time_zone() -> None:
         {"businessHours": {"weekly": {"mon": [["09:00", "10:00"]]}}}
     )
     monday_0930_berlin = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
-    assert is_open_at(config, "Europe/Berlin", monday_0930_berlin)
-    assert not is_open_at(config, "Europe/London", monday_0930_berlin)
+    assert is_open_at(config, "Europe/Berlin", monday_0930_berlin, country="NL")
+    assert not is_open_at(config, "Europe/London", monday_0930_berlin, country="NL")
 
 
 def test_closed_dates_and_missing_hours_mean_closed() -> None:
     config = AgentConfig.model_validate(
         {"businessHours": {"weekly": {"fri": [["00:00", "24:00"]]}, "closedDates": ["2026-12-25"]}}
     )
-    assert is_open_at(config, "UTC", datetime(2026, 12, 18, 23, 59, tzinfo=UTC))
-    assert not is_open_at(config, "UTC", datetime(2026, 12, 25, 12, 0, tzinfo=UTC))
-    assert not is_open_at(AgentConfig(), "UTC", datetime(2026, 12, 18, 12, 0, tzinfo=UTC))
+    assert is_open_at(config, "UTC", datetime(2026, 12, 18, 23, 59, tzinfo=UTC), country="NL")
+    assert not is_open_at(config, "UTC", datetime(2026, 12, 25, 12, 0, tzinfo=UTC), country="NL")
+    assert not is_open_at(
+        AgentConfig(), "UTC", datetime(2026, 12, 18, 12, 0, tzinfo=UTC), country="NL"
+    )
 
 
 def test_is_open_at_refuses_naive_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        is_open_at(AgentConfig(), "UTC", datetime(2026, 12, 18, 12, 0))
+        is_open_at(AgentConfig(), "UTC", datetime(2026, 12, 18, 12, 0), country="NL")
 
 
 def test_next_opening_skips_closed_dates() -> None:
@@ -303,7 +309,10 @@ def test_next_opening_skips_closed_dates() -> None:
         }
     )
     thursday_evening = datetime(2026, 12, 24, 18, 0, tzinfo=UTC)
-    assert next_opening(config, "UTC", thursday_evening) == (date(2026, 12, 31), "09:00")
+    assert next_opening(config, "UTC", thursday_evening, country="NL") == (
+        date(2026, 12, 31),
+        "09:00",
+    )
 
 
 # --- delivery settings and public holidays (the shop tools read them) ------------------------
@@ -362,3 +371,32 @@ def test_public_holidays_close_the_shop_only_when_configured():
     )
     assert public_holiday(bavaria, "DE", date(2026, 1, 6))  # Epiphany: Bavaria only
     assert public_holiday(closing, "DE", date(2026, 1, 6)) is None
+
+
+def test_public_holidays_close_the_shop_now_and_for_its_next_opening() -> None:
+    """closesOnPublicHolidays holds for "open now" and "when do you open next" too, not only
+    for a day's hours: on Christmas at noon a shop open on Fridays is closed."""
+    config = AgentConfig.model_validate(
+        {
+            "businessHours": {
+                "weekly": {day: [["09:00", "18:00"]] for day in ("mon", "fri", "sat")},
+                "closesOnPublicHolidays": True,
+            }
+        }
+    )
+    christmas_noon = datetime(2026, 12, 25, 12, 0, tzinfo=UTC)  # a Friday
+    assert not is_open_at(config, "UTC", christmas_noon, country="NL")
+    assert is_open_at(config, "UTC", christmas_noon, country="XX")  # no calendar known
+    # Boxing Day (Saturday) is a Dutch holiday too: next is Monday 28 December.
+    assert next_opening(config, "UTC", christmas_noon, country="NL") == (
+        date(2026, 12, 28),
+        "09:00",
+    )
+    open_anyway = config.model_copy(
+        update={
+            "business_hours": config.business_hours.model_copy(  # type: ignore[union-attr]
+                update={"closes_on_public_holidays": False}
+            )
+        }
+    )
+    assert is_open_at(open_anyway, "UTC", christmas_noon, country="NL")

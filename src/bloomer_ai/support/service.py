@@ -19,7 +19,7 @@ from typing import Any, Final
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bloomer_ai.agent.config.schema import hours_for, hours_zone, is_closed_date, is_open_at
+from bloomer_ai.agent.config.schema import closed_reason, hours_for, hours_zone, is_open_at
 from bloomer_ai.agent.service import parse_config
 from bloomer_ai.auth.principal import Principal
 from bloomer_ai.customers import service as customers
@@ -271,11 +271,12 @@ def _local_now(shop: ShopProfile, now: datetime) -> tuple[bool, datetime, list[t
     """Whether the shop is open now, its local time, and today's opening ranges."""
     config = parse_config(shop.id, shop.lilli_config)
     try:
-        open_now = is_open_at(config, shop.timezone, now)
+        open_now = is_open_at(config, shop.timezone, now, country=shop.country)
         local = now.astimezone(hours_zone(config, shop.timezone))
     except ValueError:  # a shop row with an unknown zone: closed, UTC
         return False, now.astimezone(UTC), []
-    today = [] if is_closed_date(config, local.date()) else hours_for(config, local.weekday())
+    closed = closed_reason(config, shop.country, local.date()) is not None
+    today = [] if closed else hours_for(config, local.weekday())
     return open_now, local, today
 
 

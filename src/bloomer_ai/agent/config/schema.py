@@ -350,11 +350,12 @@ def _local(config: AgentConfig, shop_timezone: str, when: datetime) -> datetime:
 
 
 def open_range_at(
-    config: AgentConfig, shop_timezone: str, when: datetime
+    config: AgentConfig, shop_timezone: str, when: datetime, *, country: str
 ) -> tuple[str, str] | None:
-    """The opening range covering ``when`` (shop-local), or ``None`` when closed."""
+    """The opening range covering ``when`` (shop-local), or ``None`` when closed — by the
+    week, a closed date or (when the config says so) a public holiday of ``country``."""
     local = _local(config, shop_timezone, when)
-    if is_closed_date(config, local.date()):
+    if closed_reason(config, country, local.date()) is not None:
         return None
     minute = local.hour * 60 + local.minute
     for start, end in hours_for(config, local.weekday()):
@@ -363,20 +364,26 @@ def open_range_at(
     return None
 
 
-def is_open_at(config: AgentConfig, shop_timezone: str, when: datetime) -> bool:
-    """Whether the shop is open at ``when`` by its local wall clock, closed dates honoured."""
-    return open_range_at(config, shop_timezone, when) is not None
+def is_open_at(config: AgentConfig, shop_timezone: str, when: datetime, *, country: str) -> bool:
+    """Whether the shop is open at ``when`` by its local wall clock, closed dates and public
+    holidays honoured."""
+    return open_range_at(config, shop_timezone, when, country=country) is not None
 
 
 def next_opening(
-    config: AgentConfig, shop_timezone: str, when: datetime, *, horizon_days: int = 14
+    config: AgentConfig,
+    shop_timezone: str,
+    when: datetime,
+    *,
+    country: str,
+    horizon_days: int = 14,
 ) -> tuple[date, str] | None:
     """The next local (date, "HH:MM") the shop opens after ``when``, within the horizon."""
     local = _local(config, shop_timezone, when)
     minute = local.hour * 60 + local.minute
     for offset in range(horizon_days + 1):
         day = local.date() + timedelta(days=offset)
-        if is_closed_date(config, day):
+        if closed_reason(config, country, day) is not None:
             continue
         for start, _end in hours_for(config, day.weekday()):
             if offset > 0 or clock_to_minutes(start) > minute:

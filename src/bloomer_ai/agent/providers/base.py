@@ -245,7 +245,7 @@ async def shop_facts(
     try:
         local_now = now.astimezone(hours_zone(shop.config, shop.timezone))
         open_now: bool | None = (
-            is_open_at(shop.config, shop.timezone, now)
+            is_open_at(shop.config, shop.timezone, now, country=shop.country)
             if shop.config.business_hours is not None
             else None
         )

@@ -71,7 +71,7 @@ async def opening_hours(context: ToolContext, arguments: OpeningHoursArguments) 
         day = arguments.date or local.date()
         result.update(_day(config, shop, day))
         if day == local.date():
-            result["openNow"] = is_open_at(config, shop.timezone, context.now)
+            result["openNow"] = is_open_at(config, shop.timezone, context.now, country=shop.country)
     closed: list[dict[str, Any]] = []
     for offset in range(UPCOMING_DAYS):
         day = local.date() + timedelta(days=offset)
