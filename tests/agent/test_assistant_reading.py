@@ -8,8 +8,9 @@ from datetime import date
 
 import pytest
 
-from bloomer_ai.agent.assistant.intents import extract_order_number, read_intent
+from bloomer_ai.agent.assistant.intents import read_intent
 from bloomer_ai.agent.assistant.language import configured_language, detect_language
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number
 from bloomer_ai.agent.assistant.phrases import clock_range, day_and_date, money, weekday_list
 from bloomer_ai.agent.assistant.products import canonical_words, matching
 from bloomer_ai.agent.assistant.when import find_when
@@ -138,8 +139,9 @@ def test_order_numbers_in_each_language() -> None:
     assert [
         extract_order_number(text)
         for text in ("order 1042", "Bestelling 1042 is bezorgd.", "Bestellnummer: 1042",
-                     "commande n° 1042", "#1042", "1042", "I'd like to order roses")
-    ] == ["1042", "1042", "1042", "1042", "1042", "1042", None]  # fmt: skip
+                     "commande n° 1042", "#1042", "1042", "I'd like to order roses",
+                     "I'd like to order 12 roses", "order #A-1001")
+    ] == ["1042", "1042", "1042", "1042", "1042", "1042", None, None, "A-1001"]  # fmt: skip
 
 
 def test_product_words_meet_across_languages() -> None:

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Literal
 
 from bloomer_ai.agent.assistant.language import word_set, words_of
-from bloomer_ai.agent.assistant.order_numbers import extract_order_number as order_number_in
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number
 from bloomer_ai.agent.assistant.when import When, find_when
 
 IntentKind = Literal[
@@ -68,8 +68,6 @@ HANDOFF = _pattern(
     r"une\s+personne",
     r"un\s+conseiller",
 )
-BARE_NUMBER = re.compile(r"^\W*#?(\d{3,10})\W*$")
-MIN_ORDER_DIGITS = 3
 
 DELIVERY = _pattern(
     r"deliver(?:s|y|ies|ed|ing)?",
@@ -259,17 +257,6 @@ _NOT_PRODUCT = word_set(
     stock encore combien coûte coûtent prix aujourd'hui demain s'il plaît
     """
 )
-
-
-def extract_order_number(text: str) -> str | None:
-    """An order number the text names ("order 1042", "Bestellung #1042", "commande n° 1042")
-    or a message that is only a number ("1042"); short numbers ("order 12 roses") are
-    quantities, not orders."""
-    named = order_number_in(text)
-    if named is not None and sum(ch.isdigit() for ch in named) >= MIN_ORDER_DIGITS:
-        return named
-    bare = BARE_NUMBER.match(text)
-    return bare.group(1) if bare else None
 
 
 def product_words(text: str) -> tuple[str, ...]:

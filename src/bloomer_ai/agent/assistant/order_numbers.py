@@ -12,16 +12,20 @@ _ORDER_AFTER_WORD_RE = re.compile(
     rf"\b{_ORDER_WORDS}\b{_ORDER_FILLERS}\s*#?\s*{_ORDER_NUMBER_PATTERN}", re.IGNORECASE
 )
 _ORDER_HASH_RE = re.compile(rf"(?:^|\s)#\s?{_ORDER_NUMBER_PATTERN}")
+_BARE_NUMBER_RE = re.compile(r"^\W*#?(\d{3,10})\W*$")
+MIN_ORDER_DIGITS = 3
 
 
 def extract_order_number(text: str) -> str | None:
-    """An order number the text refers to: "order 1234", "order #A-1001", "#1234".
+    """An order number the text refers to: "order 1234", "order #A-1001", "#1234", or a
+    message that is only a number ("1042").
 
-    Only tokens holding a digit count, so "order of roses" names no order.
-    """
+    Only tokens with at least three digits count, so "order of roses" and "I'd like to order
+    12 roses" name no order (12 is a quantity)."""
     for pattern in (_ORDER_AFTER_WORD_RE, _ORDER_HASH_RE):
         for match in pattern.finditer(text):
             number = match.group("number").rstrip("-")
-            if any(ch.isdigit() for ch in number):
+            if sum(ch.isdigit() for ch in number) >= MIN_ORDER_DIGITS:
                 return number
-    return None
+    bare = _BARE_NUMBER_RE.match(text)
+    return bare.group(1) if bare else None

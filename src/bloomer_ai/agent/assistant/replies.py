@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bloomer_ai.agent.assistant.intents import Intent, extract_order_number, read_intent
+from bloomer_ai.agent.assistant.intents import Intent, read_intent
 from bloomer_ai.agent.assistant.language import Language, detect_language
+from bloomer_ai.agent.assistant.order_numbers import extract_order_number
 from bloomer_ai.agent.assistant.phrases import (
     HOLIDAY_NAMES,
     NAMED_DAYS,
