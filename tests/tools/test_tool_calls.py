@@ -260,12 +260,35 @@ async def test_delivery_info_zones_fees_days_and_dates(db, shop):
     assert today.result["date"]["deliversThen"] is True  # 10:00, before the 12:00 cut-off
     sunday = await call(db, shop, "delivery_info", {"date": "2026-12-20"})
     assert sunday.result["date"]["deliversThen"] is False
+    assert sunday.result["date"]["refusal"] == "not_a_delivery_day"
     christmas = await call(db, shop, "delivery_info", {"date": "2026-12-25"})
     assert christmas.result["date"] == {
         "date": "2026-12-25",
         "deliversThen": False,
+        "refusal": "shop_closed",
         "closedReason": "public_holiday",
     }
+
+
+async def test_delivery_info_and_place_order_agree_when_no_days_are_listed(db):
+    """No delivery days listed means every day, for the question and for the order alike
+    (delivery_info said never while place_order accepted any day)."""
+    anyday = await create_shop(
+        db, lilli_config={"delivery": {"fee": 500}, "businessHours": CONFIG["businessHours"]}
+    )
+    saturday = await call(db, anyday, "delivery_info", {"date": "2026-12-19"})
+    assert saturday.result["date"]["deliversThen"] is True
+    placed = await call(
+        db,
+        anyday,
+        "place_order",
+        {
+            "items": [{"name": "Roses"}],
+            "customerPhone": "+31612345678",
+            "deliveryDate": "2026-12-19",
+        },
+    )
+    assert placed.ok, placed.error
 
 
 # --- search_products --------------------------------------------------------------------------

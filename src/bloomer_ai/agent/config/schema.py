@@ -164,7 +164,9 @@ class DeliverySettings(_CamelModel):
     """How the shop delivers: zones, weekdays, the cut-off time for same-day, the fee."""
 
     zones: list[DeliveryZone] = Field(default_factory=list, max_length=50)
-    days: list[WeekdayKey] = Field(default_factory=list, max_length=7)
+    days: list[WeekdayKey] = Field(
+        default_factory=list, max_length=7, description="Delivery weekdays; none: every day."
+    )
     cutoff_time: Clock | None = Field(
         default=None, description="Orders placed before this local time are delivered the same day."
     )
@@ -189,7 +191,8 @@ class DeliverySettings(_CamelModel):
         return sorted(days, key=WEEKDAY_KEYS.index)
 
     def delivers_on(self, day: date) -> bool:
-        return WEEKDAY_KEYS[day.weekday()] in self.days
+        """By the weekday; no days listed means every day."""
+        return not self.days or WEEKDAY_KEYS[day.weekday()] in self.days
 
     def zone_named(self, name: str) -> DeliveryZone | None:
         wanted = name.strip().casefold()

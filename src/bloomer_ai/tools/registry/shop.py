@@ -122,16 +122,13 @@ async def delivery_info(context: ToolContext, arguments: DeliveryInfoArguments) 
         )
         result["deliversThere"] = zone is not None or not delivery.zones
     if arguments.date is not None:
-        local = _local_now(config, shop, context.now)
-        day = arguments.date
-        reason = closed_reason(config, shop.country, day)
-        possible = day >= local.date() and delivery.delivers_on(day) and reason is None
-        if possible and day == local.date() and delivery.cutoff_time is not None:
-            possible = local.hour * 60 + local.minute < clock_to_minutes(delivery.cutoff_time)
+        # The same rule place_order applies: one answer to "can it be delivered then?".
+        refusal = delivery_refusal(config, shop, arguments.date, None, context.now)
         result["date"] = {
-            "date": day.isoformat(),
-            "deliversThen": possible,
-            "closedReason": reason,
+            "date": arguments.date.isoformat(),
+            "deliversThen": refusal is None,
+            "refusal": refusal.code if refusal is not None else None,
+            "closedReason": closed_reason(config, shop.country, arguments.date),
         }
     return result
 
@@ -147,7 +144,7 @@ def delivery_refusal(
     local = _local_now(config, shop, now)
     if day < local.date():
         return ToolFailure("delivery_date_past", "The delivery date is in the past.")
-    if delivery.days and not delivery.delivers_on(day):
+    if not delivery.delivers_on(day):
         return ToolFailure(
             "not_a_delivery_day",
             "The shop does not deliver on that weekday; it delivers on "
