@@ -14,8 +14,9 @@
    variants each) made as `POST /api/ai/campaigns/generate` makes them, then one worker
    process with the builtin provider: requests/s from the first job's start to the last
    one's success, and the ratio to the no-op task at the same concurrency (what a run
-   costs beyond the queue: two transactions on the locked row, the shop's profile, the
-   templates, the output and its event with its delivery jobs).
+   costs beyond the queue: one transaction on the locked row (the builtin waits on
+   nothing), the shop's profile, the templates, the output and its event with its
+   delivery jobs).
 4. **Drain** (`--skip-drain` skips it; it takes about two minutes): N events to a receiver
    that fails the first attempt of every third event and is down for `--outage` seconds
    once half the events have reached it; with the production retry settings (first retry

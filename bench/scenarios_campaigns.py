@@ -1,7 +1,7 @@
 """Campaign suggestions on a shop with 100,000 orders.
 
 ``POST /api/ai/campaigns/suggest`` with an empty body (the next three occasions, the best
-audience of each): three aggregate statements over the shop's live orders (segments by
+audience of each): aggregate statements over the shop's live orders (segments by
 consent, the occasions' past windows, orders by weekday and hour), each an index-only
 scan of a partial index of migration 0010 (``tests/campaigns/test_suggest_plans.py``
 checks the plans). The shop has 20,000 customers (a third consented to e-mail, a third

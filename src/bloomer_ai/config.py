@@ -288,7 +288,7 @@ class JobSettings(BaseSettings):
     """On SIGTERM a worker takes no new job and waits this long for running ones; jobs
     still running then are aborted and retried later."""
     job_retention_hours: int = Field(default=168, ge=1)
-    """Finished jobs are deleted after this many hours (daily, `jobs.remove_old`)."""
+    """Finished jobs are deleted after this many hours (hourly, `jobs.remove_old`)."""
 
     @field_validator("job_stalled_check_seconds")
     @classmethod

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -108,7 +107,7 @@ async def list_generations(
         page,
         status=status_,
         campaign_id=campaign_id,
-        since=since if isinstance(since, datetime) else None,
+        since=since,
     )
     return Page[GenerationRead](items=[to_read(r) for r in rows], next_cursor=next_cursor)
 

@@ -79,7 +79,7 @@ class GenerationRepository(ShopScopedRepository):
         return await fetch_page(self.session, statement, CampaignGenerationRequest.id, params)
 
 
-# --- look-ups across shops (SECURITY DEFINER functions, migration 0013) ---------------------
+# --- look-ups across shops (SECURITY DEFINER functions, migrations 0014 and 0016) --------
 
 
 async def lookup_request_shop(session: AsyncSession, request_id: uuid.UUID) -> uuid.UUID | None:

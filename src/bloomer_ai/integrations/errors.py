@@ -13,11 +13,6 @@ class InvalidIntegration(ValidationFailed):
     message = "The integration is not valid."
 
 
-class PhoneNumberTaken(Conflict):
-    code = "phone_number_taken"
-    message = "Another integration has this phone number."
-
-
 class SecretsUnreadable(Conflict):
     code = "secrets_unreadable"
     message = (

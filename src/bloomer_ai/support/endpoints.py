@@ -6,7 +6,6 @@ registered at start-up)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -169,7 +168,7 @@ async def list_events(
         channel=channel,
         customer_id=customer_id,
         conversation_id=conversation_id,
-        since=since if isinstance(since, datetime) else None,
+        since=since,
     )
     return Page[SupportEventRead](
         items=[SupportEventRead.model_validate(r) for r in rows], next_cursor=next_cursor

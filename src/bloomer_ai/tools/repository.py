@@ -89,11 +89,3 @@ class ToolCallRepository(ShopScopedRepository):
         self.session.add(call)
         await self.session.flush()
         return call
-
-    async def of_conversation(self, conversation_id: uuid.UUID) -> Sequence[ToolCall]:
-        statement = (
-            select(ToolCall)
-            .where(ToolCall.conversation_id == conversation_id)
-            .order_by(ToolCall.id)
-        )
-        return (await self.session.scalars(statement)).all()

@@ -73,10 +73,6 @@ def tool_definitions(scopes: Collection[str]) -> list[ToolDefinition]:
     return [_definition(name) for name, tool in TOOLS.items() if tool.scope.value in scopes]
 
 
-def tool_names() -> list[str]:
-    return list(TOOLS)
-
-
 # --- calling a tool --------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ registered at start-up)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -122,7 +121,7 @@ async def list_calls(
         page,
         status=status_,
         direction=direction,
-        since=since if isinstance(since, datetime) else None,
+        since=since,
         customer_id=customer_id,
     )
     return Page[VoiceCallRead](
@@ -190,7 +189,7 @@ async def list_events(
         page,
         call_id=call_id,
         type=type,
-        since=since if isinstance(since, datetime) else None,
+        since=since,
     )
     return Page[VoiceCallEventRead](
         items=[event_read(event, call) for event, call in rows], next_cursor=next_cursor

@@ -103,7 +103,10 @@ class ToolRounds:
 MAX_CALLS_PER_ROUND = 8
 TOO_MANY_CALLS: dict[str, Any] = {
     "ok": False,
-    "error": {"code": "too_many_calls", "message": "At most 8 tool calls per round."},
+    "error": {
+        "code": "too_many_calls",
+        "message": f"At most {MAX_CALLS_PER_ROUND} tool calls per round.",
+    },
 }
 
 

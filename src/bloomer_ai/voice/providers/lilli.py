@@ -22,8 +22,6 @@ from bloomer_ai.voice.providers.base import (
     tool_arguments,
 )
 
-EVENT_TYPES = ("call.started", "call.ended", "call.transcript", "tool.called")
-
 
 class _Contract(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, validate_by_alias=True, extra="allow")
