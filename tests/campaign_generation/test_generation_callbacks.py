@@ -298,3 +298,29 @@ async def test_a_request_whose_job_is_gone_is_failed_not_left_waiting(
     assert (await generation_row(db, str(recent.id))).status == "processing"
     (event,) = await campaign_events(db, shop.id)
     assert event.type == "campaign.generation.failed"
+
+
+async def test_the_lost_request_look_up_reads_the_unfinished_requests_index(db) -> None:
+    """The periodic look-up runs every minute over every shop: with thousands of finished
+    requests it reads the partial index of unfinished ones, not the table."""
+    shop = await create_shop(db, name="Busy Bloom")
+    await db.execute(
+        text(
+            "INSERT INTO campaign_generation_requests (id, shop_id, status, input, brief, output)"
+            " SELECT gen_random_uuid(), :shop, 'completed', '{}'::jsonb, '{}'::jsonb, '{}'::jsonb"
+            " FROM generate_series(1, 5000)"
+        ),
+        {"shop": shop.id},
+    )
+    await create_generation_row(db, shop, status="processing")
+    await db.execute(text("ANALYZE campaign_generation_requests"))
+    plan = (
+        await db.execute(
+            text(
+                "EXPLAIN (FORMAT JSON) SELECT r.shop_id, r.id FROM campaign_generation_requests r"
+                " WHERE r.status IN ('pending', 'processing') AND r.updated_at <= now()"
+                " ORDER BY r.updated_at LIMIT 500"
+            )
+        )
+    ).scalar_one()
+    assert "ix_campaign_generation_requests_unfinished" in json.dumps(plan), plan

@@ -44,6 +44,12 @@ class CampaignGenerationRequest(IdMixin, TimestampMixin, ShopScoped, Base):
             "callback_deadline_at",
             postgresql_where=text("status = 'awaiting_callback'"),
         ),
+        # The lost-request look-up, across shops: only requests not finished yet.
+        Index(
+            "ix_campaign_generation_requests_unfinished",
+            "updated_at",
+            postgresql_where=text("status IN ('pending', 'processing')"),
+        ),
     )
 
     campaign_id: Mapped[str | None] = mapped_column(String(64))

@@ -5,7 +5,8 @@ When that job is gone — it failed for a reason other than the provider's (the 
 away through all its retries) or was deleted — nothing would ever finish the request.
 ``lost_campaign_generations`` finds such requests (unchanged since ``p_before``, and no
 job of theirs waiting or running), across shops, for the periodic expiry job, which fails
-each under its shop's row-level security.
+each under its shop's row-level security. A partial index on ``updated_at`` of the
+unfinished requests keeps the once-a-minute look-up off the whole (ever growing) table.
 
 Revision ID: 0016
 Revises: 0015
@@ -14,6 +15,7 @@ Create Date: 2026-12-07 17:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import context, op
 
 from bloomer_ai.db.roles import grant_app_role
@@ -43,6 +45,12 @@ SIGNATURE = "lost_campaign_generations(timestamptz, integer)"
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_campaign_generation_requests_unfinished",
+        "campaign_generation_requests",
+        ["updated_at"],
+        postgresql_where=sa.text("status IN ('pending', 'processing')"),
+    )
     op.execute(FUNCTION)
     op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
     role = context.config.attributes.get("app_role")
@@ -52,3 +60,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
+    op.drop_index("ix_campaign_generation_requests_unfinished", "campaign_generation_requests")
