@@ -519,3 +519,17 @@ def test_cron_every(seconds: int, cron: str) -> None:
     from bloomer_ai.kit.time import cron_every
 
     assert cron_every(seconds) == cron
+
+
+def test_the_keyring_is_parsed_once_per_value() -> None:
+    """Every webhook delivery and every sealed read asks for the keyring: the same value
+    gives the same keyring, a new value a new one."""
+    import base64
+
+    from bloomer_ai.config import AuthSettings
+
+    one = "k1:" + base64.b64encode(b"1" * 32).decode()
+    two = "k2:" + base64.b64encode(b"2" * 32).decode() + "," + one
+    first = AuthSettings(_env_file=None, data_encryption_key=one)
+    assert first.keyring() is AuthSettings(_env_file=None, data_encryption_key=one).keyring()
+    assert AuthSettings(_env_file=None, data_encryption_key=two).keyring().key_ids == ["k2", "k1"]

@@ -72,6 +72,13 @@ class DatabaseSettings(BaseSettings):
         return self.bloomer_data_dir / "pgdata"
 
 
+@functools.lru_cache(maxsize=4)
+def _keyring_of(text: str | None) -> Keyring:
+    from bloomer_ai.kit.encryption import Keyring
+
+    return Keyring.development() if text is None else Keyring.parse(text)
+
+
 class AuthSettings(BaseSettings):
     model_config = _env_config()
 
@@ -117,13 +124,12 @@ class AuthSettings(BaseSettings):
 
     def keyring(self) -> Keyring:
         """The keys that seal secrets at rest: DATA_ENCRYPTION_KEY, or outside production
-        (which refuses to start without it) a development-only key."""
-        from bloomer_ai.kit.encryption import Keyring
-
+        (which refuses to start without it) a development-only key. Parsed once per value:
+        every webhook delivery and sealed read asks for it."""
         value = self.data_encryption_key
         if value is None or _is_placeholder(value.get_secret_value()):
-            return Keyring.development()
-        return Keyring.parse(value.get_secret_value())
+            return _keyring_of(None)
+        return _keyring_of(value.get_secret_value())
 
     def session_secrets(self) -> list[str]:
         """All accepted NextAuth/Auth.js secrets, newest first, without repeats."""
