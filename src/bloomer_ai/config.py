@@ -221,7 +221,9 @@ class WebhookSettings(BaseSettings):
         """Every secret a setting holds: comma-separated, newest first, during a rotation."""
         if secret is None:
             return []
-        return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
+        from bloomer_ai.kit.crypto import secret_list
+
+        return secret_list(secret.get_secret_value())
 
 
 class RateLimitSettings(BaseSettings):

@@ -28,6 +28,7 @@ from bloomer_ai.integrations.errors import (
 )
 from bloomer_ai.integrations.repository import IntegrationRef, IntegrationRepository
 from bloomer_ai.integrations.schemas import IntegrationCreate, IntegrationUpdate
+from bloomer_ai.kit.crypto import secret_list
 from bloomer_ai.kit.encryption import DecryptionFailed, Keyring, Sealed
 from bloomer_ai.kit.ids import new_id
 from bloomer_ai.kit.pagination import PageParams
@@ -131,8 +132,9 @@ def open_secrets(integration: Integration | IntegrationRef, keyring: Keyring) ->
 def signing_secrets(integration: Integration | IntegrationRef, keyring: Keyring) -> list[str]:
     """The secrets an inbound delivery's signature may be made with (several while the
     provider rotates: comma-separated, newest first)."""
-    value = open_secrets(integration, keyring).get(SIGNING_SECRET[integration.provider], "")
-    return [part.strip() for part in value.split(",") if part.strip()]
+    return secret_list(
+        open_secrets(integration, keyring).get(SIGNING_SECRET[integration.provider], "")
+    )
 
 
 async def shop_signing_secrets(session: AsyncSession, provider: str, keyring: Keyring) -> list[str]:
@@ -163,8 +165,8 @@ def _checked_secrets(provider: str, secrets: Mapping[str, str]) -> dict[str, str
     if not secrets.get(signing, "").strip():
         raise _invalid(f"secrets.{signing}", f"{provider} needs {signing} to check its webhooks")
     if provider == "lilli":
-        for part in secrets[signing].split(","):
-            if part.strip() and not is_standard_webhook_secret(part.strip()):
+        for part in secret_list(secrets[signing]):
+            if not is_standard_webhook_secret(part):
                 raise _invalid(
                     f"secrets.{signing}", "a Standard Webhooks secret (whsec_ and base64)"
                 )

@@ -36,3 +36,8 @@ def same_secret(a: bytes | str, b: bytes | str) -> bool:
 
 def random_token(nbytes: int) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+def secret_list(text: str) -> list[str]:
+    """The secrets a setting holds while it rotates: comma-separated, newest first."""
+    return [part.strip() for part in text.split(",") if part.strip()]

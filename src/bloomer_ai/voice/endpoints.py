@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 
 from bloomer_ai.auth.dependencies import Access, AuthKind
 from bloomer_ai.auth.principal import Principal, Role
@@ -21,7 +21,7 @@ from bloomer_ai.models import VoiceCall, VoiceCallEvent
 from bloomer_ai.orders.schemas import OrderItemRead, OrderRead
 from bloomer_ai.ratelimit.policy import RouteGroup
 from bloomer_ai.routing import service as routing
-from bloomer_ai.routing.engine.rule_sets import RuleSetCache
+from bloomer_ai.routing.endpoints import RuleSets
 from bloomer_ai.voice import service
 from bloomer_ai.voice.schemas import (
     CallDirection,
@@ -51,13 +51,6 @@ CallEraser = Annotated[
 ]
 OrderTaker = Annotated[Principal, _access(Scope.VOICE_ORDERS, RouteGroup.WRITE)]
 
-
-async def _rule_sets(request: Request) -> RuleSetCache:
-    cache: RuleSetCache = request.app.state.rule_sets
-    return cache
-
-
-RuleSets = Annotated[RuleSetCache, Depends(_rule_sets)]
 
 CALL_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such call in this shop"}}
 
