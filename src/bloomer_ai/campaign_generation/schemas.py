@@ -8,13 +8,14 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from bloomer_ai.campaigns.rules.copy import EMAIL_PREVIEW_MAX, EMAIL_SUBJECT_MAX
 from bloomer_ai.campaigns.schemas import AudienceType, Channel, Language
 from bloomer_ai.kit.schemas import InputSchema, Schema
 
 Status = Literal["pending", "processing", "awaiting_callback", "completed", "failed", "cancelled"]
 Tone = Literal["friendly", "warm", "playful", "elegant", "formal", "urgent"]
-SUBJECT_MAX = 60
-PREVIEW_MAX = 140
+SUBJECT_MAX = EMAIL_SUBJECT_MAX
+PREVIEW_MAX = EMAIL_PREVIEW_MAX
 BODY_MAX = 5000
 SMS_MAX = 160
 MAX_VARIANTS = 5

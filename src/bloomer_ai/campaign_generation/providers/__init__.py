@@ -6,7 +6,6 @@ from bloomer_ai.campaign_generation.providers.base import (
     Accepted,
     Brief,
     Generator,
-    ShopFacts,
     Variant,
     unusable,
     variants_of,
@@ -14,6 +13,7 @@ from bloomer_ai.campaign_generation.providers.base import (
 from bloomer_ai.campaign_generation.providers.builtin import BuiltinGenerator
 from bloomer_ai.campaign_generation.providers.lilli import LilliGenerator
 from bloomer_ai.campaign_generation.providers.openai import OpenAIGenerator
+from bloomer_ai.campaigns.providers.base import ShopFacts
 from bloomer_ai.config import Settings
 
 __all__ = [

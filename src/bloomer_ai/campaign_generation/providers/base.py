@@ -10,16 +10,9 @@ from datetime import date
 from typing import Any, Protocol
 
 from bloomer_ai.campaign_generation.schemas import BODY_MAX, PREVIEW_MAX, SUBJECT_MAX
+from bloomer_ai.campaigns.providers.base import ShopFacts
 from bloomer_ai.campaigns.rules.copy import names_shop
 from bloomer_ai.campaigns.rules.sms import fits_one_sms
-
-
-@dataclass(frozen=True, slots=True)
-class ShopFacts:
-    id: str
-    name: str
-    country: str
-    timezone: str
 
 
 @dataclass(frozen=True, slots=True)
