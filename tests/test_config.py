@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
 from bloomer_ai.config import ConfigurationError, Settings, load_settings
@@ -533,3 +533,19 @@ def test_the_keyring_is_parsed_once_per_value() -> None:
     first = AuthSettings(_env_file=None, data_encryption_key=one)
     assert first.keyring() is AuthSettings(_env_file=None, data_encryption_key=one).keyring()
     assert AuthSettings(_env_file=None, data_encryption_key=two).keyring().key_ids == ["k2", "k1"]
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("AISettings", "campaign_generation_expiry_check_seconds"),
+        ("JobSettings", "job_stalled_check_seconds"),
+    ],
+)
+def test_periodic_intervals_must_fit_a_cron_schedule(section: str, field: str) -> None:
+    import bloomer_ai.config as config
+
+    settings_class = getattr(config, section)
+    assert getattr(settings_class(_env_file=None, **{field: 30}), field) == 30
+    with pytest.raises(ValidationError):
+        settings_class(_env_file=None, **{field: 7})

@@ -32,6 +32,15 @@ def _env_config() -> SettingsConfigDict:
     return SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
 
+def _fits_a_cron(value: int) -> int:
+    """A period a cron schedule can keep (a divisor of 60, or whole minutes dividing an
+    hour): the periodic tasks' intervals."""
+    from bloomer_ai.kit.time import cron_every
+
+    cron_every(value)  # a ValueError saying what is wrong
+    return value
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -181,13 +190,7 @@ class AISettings(BaseSettings):
     """How often `campaigns.expire_generations` fails requests past their deadline (a
     divisor of 60, or whole minutes dividing an hour)."""
 
-    @field_validator("campaign_generation_expiry_check_seconds")
-    @classmethod
-    def _expiry_fits_a_cron(cls, value: int) -> int:
-        from bloomer_ai.kit.time import cron_every
-
-        cron_every(value)  # a ValueError saying what is wrong
-        return value
+    _expiry_fits_a_cron = field_validator("campaign_generation_expiry_check_seconds")(_fits_a_cron)
 
 
 class WebhookSettings(BaseSettings):
@@ -298,13 +301,7 @@ class JobSettings(BaseSettings):
     job_retention_hours: int = Field(default=168, ge=1)
     """Finished jobs are deleted after this many hours (hourly, `jobs.remove_old`)."""
 
-    @field_validator("job_stalled_check_seconds")
-    @classmethod
-    def _fits_a_cron(cls, value: int) -> int:
-        from bloomer_ai.kit.time import cron_every
-
-        cron_every(value)  # a ValueError saying what is wrong
-        return value
+    _check_fits_a_cron = field_validator("job_stalled_check_seconds")(_fits_a_cron)
 
 
 class OutboundWebhookSettings(BaseSettings):
