@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from bloomer_ai.agent.assistant.language import Language
+from bloomer_ai.agent.config.schema import WEEKDAY_KEYS
 
 WEEKDAYS: Mapping[str, tuple[str, ...]] = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -36,7 +37,6 @@ MONTHS: Mapping[str, tuple[str, ...]] = {
         "juillet", "août", "septembre", "octobre", "novembre", "décembre",
     ),
 }  # fmt: skip
-WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # A named day as each language says "on …" it (the preposition belongs to the name in
 # French and German, where it changes with the name).

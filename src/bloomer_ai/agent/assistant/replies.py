@@ -20,7 +20,6 @@ from bloomer_ai.agent.assistant.phrases import (
     HOLIDAY_NAMES,
     NAMED_DAYS,
     STATUSES,
-    WEEKDAY_KEYS,
     WEEKDAYS,
     clock,
     day_and_date,
@@ -32,6 +31,7 @@ from bloomer_ai.agent.assistant.phrases import (
 )
 from bloomer_ai.agent.assistant.products import matching
 from bloomer_ai.agent.assistant.when import When, named_day_on
+from bloomer_ai.agent.config.schema import WEEKDAY_KEYS, clock_to_minutes
 
 ToolRunner = Callable[[str, Mapping[str, object]], Awaitable[dict[str, Any] | None]]
 """Runs a shop tool by name; its result, or None when the tool failed or is not allowed."""
@@ -212,7 +212,7 @@ class Composer:
             later = [
                 entry["opens"]
                 for entry in facts.get("hours") or []
-                if _minutes(entry["opens"]) > self.shop.minute_of_day
+                if clock_to_minutes(entry["opens"]) > self.shop.minute_of_day
             ]
             reply = self.text("closed_now") + (
                 " " + self.text("opens_later", time=clock(later[0], self.language))
@@ -251,7 +251,9 @@ class Composer:
         label = self.text(name)
         ranges = facts.get("hours") or []
         overlapping = [
-            r for r in ranges if _minutes(r["opens"]) < end and _minutes(r["closes"]) > start
+            r
+            for r in ranges
+            if clock_to_minutes(r["opens"]) < end and clock_to_minutes(r["closes"]) > start
         ]
         if overlapping:
             return self.text("open_part", part=label, ranges=ranges_text(ranges, self.language))
@@ -423,14 +425,9 @@ class Composer:
         return " ".join(parts)
 
 
-def _minutes(value: str) -> int:
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
 def _current_closing(facts: Mapping[str, Any], minute_of_day: int) -> str | None:
     """The closing time of the range the shop is open in now."""
     for entry in facts.get("hours") or []:
-        if _minutes(entry["opens"]) <= minute_of_day < _minutes(entry["closes"]):
+        if clock_to_minutes(entry["opens"]) <= minute_of_day < clock_to_minutes(entry["closes"]):
             return str(entry["closes"])
     return None
