@@ -40,6 +40,11 @@ def jittered(seconds: float) -> float:
     return seconds * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
 
 
+def backoff_delay(attempts: int, first_seconds: float, factor: float, max_seconds: float) -> float:
+    """Exponential back-off with jitter: ``first × factor^attempts``, at most ``max``."""
+    return jittered(min(max_seconds, first_seconds * factor**attempts))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Backoff(BaseRetryStrategy):
     max_attempts: int
@@ -50,7 +55,7 @@ class Backoff(BaseRetryStrategy):
 
     def delay(self, attempts: int) -> float:
         """Seconds before the retry that follows run number ``attempts + 1``."""
-        return jittered(min(self.max_seconds, self.first_seconds * self.factor**attempts))
+        return backoff_delay(attempts, self.first_seconds, self.factor, self.max_seconds)
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, GiveUp):

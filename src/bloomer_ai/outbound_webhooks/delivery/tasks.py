@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomer_ai.config import Settings, WebhookSettings
-from bloomer_ai.jobs.retry import Backoff, GiveUp, RetryLater, jittered
+from bloomer_ai.jobs.retry import Backoff, GiveUp, RetryLater, backoff_delay
 from bloomer_ai.jobs.tasks import CrossShopJob, ShopJob, periodic_task, shop_task
 from bloomer_ai.kit.time import utcnow
 from bloomer_ai.models import WebhookEvent
@@ -130,8 +130,12 @@ async def record_attempt(
 
 def retry_delay(settings: Settings, attempts: int) -> float:
     outbound = settings.outbound
-    delay = outbound.webhook_retry_first_seconds * RETRY_FACTOR**attempts
-    return jittered(min(outbound.webhook_retry_max_seconds, delay))
+    return backoff_delay(
+        attempts,
+        outbound.webhook_retry_first_seconds,
+        RETRY_FACTOR,
+        outbound.webhook_retry_max_seconds,
+    )
 
 
 def sender_of(job: ShopJob) -> Sender:
