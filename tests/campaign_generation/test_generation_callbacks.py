@@ -324,3 +324,25 @@ async def test_the_lost_request_look_up_reads_the_unfinished_requests_index(db) 
         )
     ).scalar_one()
     assert "ix_campaign_generation_requests_unfinished" in json.dumps(plan), plan
+
+
+async def test_a_callback_with_more_variants_than_asked_keeps_and_checks_only_those(
+    client, db
+) -> None:
+    """The worker and the callback decide alike: variants past the number asked are cut
+    first, so an unusable extra one does not refuse the result."""
+    shop = await create_shop(db, name="Rozenhof")
+    _, key = await issue_key(db, shop, ["campaigns:callback", "campaigns:generate"])
+    row = await waiting(db, shop)  # the brief asks for 2
+    body = completed("Rozenhof", count=3)
+    # Unusable (it does not name the shop), and not asked for.
+    body["variants"][2].update(subject="Kerst!", preview="Bestel nu.", body="Bestel nu.")
+    answer = await client.post(f"{ROUTE}/{row.id}/result", json=body, headers=key_headers(key))
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["output"]["variants"]) == 2
+    broken = await waiting(db, shop)
+    body = completed("Rozenhof", count=2)
+    body["variants"][1]["subject"] = ""
+    refused = await client.post(f"{ROUTE}/{broken.id}/result", json=body, headers=key_headers(key))
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["error"]["details"]] == ["body.variants[1].subject"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,7 @@ from bloomer_ai.campaign_generation.errors import (
     UnknownOccasion,
     UnusableResult,
 )
-from bloomer_ai.campaign_generation.providers import Variant, unusable
+from bloomer_ai.campaign_generation.providers import Variant, usable_variants
 from bloomer_ai.campaign_generation.repository import GenerationRepository
 from bloomer_ai.campaign_generation.schemas import CallbackResult, GenerateRequest
 from bloomer_ai.campaign_generation.worker import runs
@@ -185,24 +184,19 @@ async def deliver_result(
     assert result.variants is not None  # the schema's rule
     variants = [Variant(v.subject, v.preview, v.body, v.sms_text) for v in result.variants]
     shop = await shops.shop_profile(session)
-    problems: list[dict[str, Any]] = []
-    for index, variant in enumerate(variants):
-        problem = unusable(variant, shop.name)
-        if problem is not None:
-            field, reason = problem
-            problems.append(
-                {
-                    "field": f"body.variants[{index}].{field}",
-                    "message": reason,
-                    "type": "unusable_copy",
-                }
-            )
+    asked = int(row.brief.get("variants", len(variants)))
+    kept, problems = usable_variants(variants, asked, shop.name)
     if problems:
-        raise UnusableResult(details=problems)
+        raise UnusableResult(
+            details=[
+                {"field": f"body.variants[{i}].{field}", "message": reason, "type": "unusable_copy"}
+                for i, field, reason in problems
+            ]
+        )
     return await runs.complete(
         session,
         row,
-        variants[: int(row.brief.get("variants", len(variants)))],
+        kept,
         provider=CALLBACK_PROVIDER,
         by="callback",
         now=now,

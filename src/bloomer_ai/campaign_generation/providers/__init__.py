@@ -8,6 +8,7 @@ from bloomer_ai.campaign_generation.providers.base import (
     Generator,
     Variant,
     unusable,
+    usable_variants,
     variants_of,
 )
 from bloomer_ai.campaign_generation.providers.builtin import BuiltinGenerator
@@ -27,6 +28,7 @@ __all__ = [
     "Variant",
     "generator_from_settings",
     "unusable",
+    "usable_variants",
     "variants_of",
 ]
 

@@ -133,3 +133,18 @@ def variants_of(answer: Any) -> list[Variant] | None:
         subject, preview, body, sms_text = (str(text).strip() for text in texts)
         found.append(Variant(subject, preview, body, sms_text))
     return found or None
+
+
+def usable_variants(
+    variants: Sequence[Variant], asked: int, shop_name: str
+) -> tuple[list[Variant], list[tuple[int, str, str]]]:
+    """The variants asked for (more are cut first: only those are kept, so only those are
+    checked) and, per unusable one, (index, field, reason). The worker's run and Lilli's
+    callback decide alike."""
+    kept = list(variants)[:asked]
+    problems = []
+    for index, variant in enumerate(kept):
+        problem = unusable(variant, shop_name)
+        if problem is not None:
+            problems.append((index, *problem))
+    return kept, problems

@@ -17,7 +17,7 @@ from bloomer_ai.campaign_generation.providers import (
     Generator,
     Variant,
     generator_from_settings,
-    unusable,
+    usable_variants,
 )
 from bloomer_ai.campaign_generation.repository import (
     unscoped_expired_requests,
@@ -93,18 +93,16 @@ async def _attempt(generator: Generator, run: runs.Run) -> Outcome:
         result = await generator.generate(run.brief)
         if isinstance(result, Accepted):
             return result
-        variants = list(result)[: run.brief.variants]
+        variants, problems = usable_variants(result, run.brief.variants, run.brief.shop.name)
         if not variants:
             raise UnusableCopy(f"{generator.name} sent no variants", provider=generator.name)
-        for number, variant in enumerate(variants, start=1):
-            problem = unusable(variant, run.brief.shop.name)
-            if problem is not None:
-                field, reason = problem
-                raise UnusableCopy(
-                    f"{generator.name} sent copy that cannot be used: variant {number}'s "
-                    f"{field} {reason}",
-                    provider=generator.name,
-                )
+        if problems:
+            index, field, reason = problems[0]
+            raise UnusableCopy(
+                f"{generator.name} sent copy that cannot be used: variant {index + 1}'s "
+                f"{field} {reason}",
+                provider=generator.name,
+            )
         return variants
     except ProviderError as exc:
         log.warning(
