@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 
 from bloomer_ai.db.migrate import (
     MIGRATIONS_DIR,
+    MigrationError,
     alembic_config,
     downgrade,
     include_name,
@@ -141,3 +142,15 @@ def test_procrastinate_is_hidden_from_autogenerate_only() -> None:
     assert include_name("procrastinate_jobs", "table", {}) is False
     assert include_name("webhook_events", "table", {}) is True
     assert include_name("procrastinate_job_status", "type", {}) is True
+
+
+def test_a_database_of_the_earlier_chain_is_refused_with_what_to_do(fresh_database: URL) -> None:
+    """0010 once followed 0007; a database made then (at 0010, without 0008's tables) must
+    not be upgraded past the two migrations put under it since: a clear refusal instead
+    of a missing table several migrations later."""
+    upgrade(fresh_database, "0007", app_role=APP_ROLE)
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0010'")
+    with pytest.raises(MigrationError, match="0008 and 0009 now come before it"):
+        upgrade(fresh_database, app_role=APP_ROLE)
+    assert current_revision(fresh_database) == "0010"  # nothing was run

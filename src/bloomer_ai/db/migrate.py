@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy import Connection, create_engine, inspect, pool
 from sqlalchemy.engine import URL
 
 from bloomer_ai.db.roles import grant_app_role
@@ -92,6 +92,24 @@ def _current(connection: Connection) -> str | None:
     return current
 
 
+# Before migrations 0008 (jobs, webhooks) and 0009 (integrations, idempotency) were put
+# under it, 0010 (campaign consent) followed 0007: a database made then says 0010 and has
+# neither. Upgrading it would skip both, and fail later on a missing table.
+EARLIER_CHAIN = "0010"
+MADE_BY_0008 = "webhook_endpoints"
+
+
+def _refuse_the_earlier_chain(connection: Connection, current: str | None) -> None:
+    if current != EARLIER_CHAIN or inspect(connection).has_table(MADE_BY_0008):
+        return
+    connection.commit()
+    raise MigrationError(
+        "this database was made when migration 0010 came right after 0007; 0008 and 0009 "
+        "now come before it and would be skipped: make the database again (for make run: "
+        "remove the data folder, BLOOMER_DATA_DIR, .bloomer by default)"
+    )
+
+
 def _run(url: URL, action: str, revision: str, app_role: str | None) -> Upgraded:
     _check_revision(revision)
     engine = create_engine(url, poolclass=pool.NullPool)
@@ -99,6 +117,8 @@ def _run(url: URL, action: str, revision: str, app_role: str | None) -> Upgraded
         # No transaction around the run: Alembic begins one per migration.
         with engine.connect() as connection:
             before = _current(connection)
+            if action == "upgrade":
+                _refuse_the_earlier_chain(connection, before)
             config = alembic_config(url)
             config.attributes["connection"] = connection
             config.attributes["app_role"] = app_role
