@@ -6,15 +6,14 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from bloomer_ai.agent.providers.base import (
+    BearerUpstreamProvider,
     ChatTurn,
-    HttpUpstream,
     ShopContext,
     ToolRounds,
+    UpstreamOptions,
     non_empty_reply,
     read_tool_calls,
     run_tool_round,
@@ -25,7 +24,7 @@ CHAT_PATH = "/v1/chat"
 _ERROR_CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-class LilliProvider:
+class LilliProvider(BearerUpstreamProvider):
     name = "lilli"
 
     def __init__(
@@ -35,27 +34,14 @@ class LilliProvider:
         api_key: str,
         timeout_s: float,
         now: Callable[[], datetime],
-        connect_retries: int = 2,
-        retry_backoff_s: float = 0.1,
-        transport: httpx.AsyncBaseTransport | None = None,
         tool_rounds: int = 4,
         tool_budget_s: float = 30.0,
+        **options: Unpack[UpstreamOptions],
     ) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, timeout_s=timeout_s, **options)
         self._now = now
         self._tool_rounds = tool_rounds
         self._tool_budget_s = tool_budget_s
-        self._upstream = HttpUpstream(
-            provider=self.name,
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout_s=timeout_s,
-            connect_retries=connect_retries,
-            retry_backoff_s=retry_backoff_s,
-            transport=transport,
-        )
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
 
     async def complete(self, history: Sequence[ChatTurn], shop: ShopContext) -> str:
         body = await self._request_body(history, shop, stream=False)

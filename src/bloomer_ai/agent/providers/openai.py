@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from bloomer_ai.agent.config.schema import format_weekly_hours
 from bloomer_ai.agent.providers.base import (
+    BearerUpstreamProvider,
     ChatTurn,
-    HttpUpstream,
     ShopContext,
     ToolRounds,
+    UpstreamOptions,
     non_empty_reply,
     read_tool_calls,
     run_tool_round,
@@ -29,7 +28,7 @@ from bloomer_ai.agent.providers.base import (
 COMPLETIONS_PATH = "/chat/completions"
 
 
-class OpenAIProvider:
+class OpenAIProvider(BearerUpstreamProvider):
     name = "openai"
 
     def __init__(
@@ -40,30 +39,15 @@ class OpenAIProvider:
         model: str,
         timeout_s: float,
         now: Callable[[], datetime],
-        connect_retries: int = 2,
-        retry_backoff_s: float = 0.1,
-        transport: httpx.AsyncBaseTransport | None = None,
         tool_rounds: int = 4,
         tool_budget_s: float = 30.0,
+        **options: Unpack[UpstreamOptions],
     ) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, timeout_s=timeout_s, **options)
         self._model = model
         self._now = now
         self._tool_rounds = tool_rounds
         self._tool_budget_s = tool_budget_s
-        # Local servers often need no key; then no Authorization header is sent at all.
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._upstream = HttpUpstream(
-            provider=self.name,
-            base_url=base_url,
-            headers=headers,
-            timeout_s=timeout_s,
-            connect_retries=connect_retries,
-            retry_backoff_s=retry_backoff_s,
-            transport=transport,
-        )
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
 
     async def complete(self, history: Sequence[ChatTurn], shop: ShopContext) -> str:
         messages = await self._messages(history, shop)
