@@ -191,8 +191,11 @@ async def test_round_trips_of_the_hot_routes(database_target, shop_and_key, tmp_
             # A chat turn that needs a fact: the builtin provider asks the opening_hours
             # tool, in a transaction of its own (the shop's profile read in the tool's
             # savepoint, the call recorded).
+            # This shop has no opening hours set, so the answer hands the question to the
+            # team: the request_handoff tool's transaction (the support event, the default
+            # rule's task, the outbound event and its delivery job) before the reply's.
             assert await wire("POST", "/api/ai/agent", chat) == (
-                18,
+                33,
                 [
                     *UNIT_OF_WORK,
                     "SELECT shops",
@@ -203,6 +206,20 @@ async def test_round_trips_of_the_hot_routes(database_target, shop_and_key, tmp_
                     "SAVEPOINT",
                     "set shop",
                     "SELECT shops",
+                    "RELEASE",
+                    "INSERT tool_calls",
+                    "COMMIT",
+                    *UNIT_OF_WORK,
+                    "SAVEPOINT",
+                    "set shop",
+                    "SELECT shops",
+                    "INSERT support_events",
+                    "SELECT support_rules",
+                    "INSERT support_tasks",
+                    "SELECT support_tasks",
+                    "INSERT webhook_events",
+                    "SELECT webhook_endpoints",
+                    "SELECT",
                     "RELEASE",
                     "INSERT tool_calls",
                     "COMMIT",
